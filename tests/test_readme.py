@@ -1,0 +1,39 @@
+"README.md must be in step with its source, nbs/index.ipynb (regenerate it with `python tests/make_readme.py`)"
+import json, re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+INDEX, README = ROOT/'nbs'/'index.ipynb', ROOT/'README.md'
+COMMANDS = ['pip install -e ".[dev]" && emotion-fastai train --arch cnn_aug --data "${EMOTION_FASTAI_DATA:-data/fer2013}" '
+            '--download --out models/cnn_aug',
+            'bash .ci/test']
+FIX = "README.md is out of step with nbs/index.ipynb: run `python tests/make_readme.py`"
+
+def norm(s): return re.sub(r'\s+', ' ', s).strip()
+
+def markdown_cells():
+    nb = json.loads(INDEX.read_text(encoding='utf-8'))
+    return [norm(''.join(c['source'])) for c in nb['cells'] if c['cell_type'] == 'markdown' and ''.join(c['source']).strip()]
+
+def readme(): return norm(README.read_text(encoding='utf-8'))
+
+def test_index_starts_with_title_and_summary():
+    cells = markdown_cells()
+    assert cells and re.match(r'^# emotion-fastai > \S', cells[0]), "index.ipynb must open with `# emotion-fastai` then `> summary`"
+
+def test_every_markdown_cell_in_readme_in_order():
+    text, pos = readme(), 0
+    for cell in markdown_cells():
+        i = text.find(cell, pos)
+        assert i >= 0, f"{FIX}. Missing or out of order: {cell[:120]!r}"
+        pos = i + len(cell)
+
+def test_readme_has_the_two_commands():
+    text = README.read_text(encoding='utf-8')
+    for cmd in COMMANDS:
+        assert re.search(rf'^{re.escape(cmd)}$', text, re.M), f"README.md lacks the command on a line of its own: {cmd}"
+
+def test_readme_sections():
+    text = README.read_text(encoding='utf-8')
+    for h in ('## Lessons', '## Data', '## Results', '## Benchmarks'): assert re.search(rf'^{h}$', text, re.M), h
+    assert 'See results/ — figures are filled in from results/*.json by the training runs.' in text
