@@ -4,6 +4,7 @@
 #   DATA  FER2013 folder, archive or CSV;  OUT  folder for the model directories and logs.
 #   --parallel runs the four trainings at once (one GPU is enough: these models are small).
 #   --time-budget caps each run's training time (the epochs are chosen to fit it).
+# Epochs are each arch's recipe (emotion_fastai.train.RECIPES) unless --epochs is given.
 # No ImageNet weights are used (--no-pretrained): the backbones train from random initialisation.
 set -uo pipefail
 DATA=$1; OUT=$2; shift 2
@@ -11,12 +12,11 @@ PARALLEL=0; EXTRA=()
 for a in "$@"; do if [ "$a" = --parallel ]; then PARALLEL=1; else EXTRA+=("$a"); fi; done
 mkdir -p "$OUT"
 emotion-fastai data "$DATA" > "$OUT/data.txt" || exit 2   # decode once into the cache before the runs share it
-declare -A EPOCHS=([cnn]=30 [cnn_aug]=100 [vgg16_bn]=60 [resnet34]=60)
 run() {
   local arch=$1 half=()
   [[ $arch == cnn* ]] && half=(--half)   # the scratch CNNs ship (the app's default model): float16 halves their size
   [[ $arch == vgg16_bn || $arch == resnet34 ]] && pre=(--no-pretrained) || pre=()
-  emotion-fastai train --arch "$arch" --data "$DATA" --epochs "${EPOCHS[$arch]}" --out "$OUT/$arch" --tta \
+  emotion-fastai train --arch "$arch" --data "$DATA" --out "$OUT/$arch" --tta \
     "${half[@]}" "${pre[@]}" "${EXTRA[@]}" > "$OUT/$arch.log" 2>&1
   echo "$arch: exit $? $(tail -n 1 "$OUT/$arch.log")"
 }
