@@ -4,8 +4,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX, README = ROOT/'nbs'/'index.ipynb', ROOT/'README.md'
-COMMANDS = ['pip install -e ".[dev]" && emotion-fastai train --arch cnn_aug --data "${EMOTION_FASTAI_DATA:-data/fer2013}" '
-            '--download --out models/cnn_aug',
+COMMANDS = ['pip install -e ".[dev,download]" && emotion-fastai train --arch cnn_aug --data "${EMOTION_FASTAI_DATA:-data/fer2013}" '
+            '--download --time-budget 3600 --out models/cnn_aug && emotion-fastai evaluate models/cnn_aug "${EMOTION_FASTAI_DATA:-data/fer2013}"',
             'bash .ci/test']
 FIX = "README.md is out of step with nbs/index.ipynb: run `python tests/make_readme.py`"
 
@@ -36,4 +36,18 @@ def test_readme_has_the_two_commands():
 def test_readme_sections():
     text = README.read_text(encoding='utf-8')
     for h in ('## Lessons', '## Data', '## Results', '## Benchmarks'): assert re.search(rf'^{h}$', text, re.M), h
-    assert 'See results/ — figures are filled in from results/*.json by the training runs.' in text
+
+def results_row(arch):
+    "The README's results row for `arch`, as it must read given results/<arch>.json"
+    r = json.loads((ROOT/'results'/f'{arch}.json').read_text())
+    tta = f"{r['valid_tta_accuracy']:.1%}" if r.get('valid_tta_accuracy') is not None else '–'
+    return (f"| {arch} | {r['valid_accuracy']:.1%} | {tta} | {r['valid_macro_f1']:.3f} | {r['epochs']} | "
+            f"{r['seconds']/60:.1f} min | {r['n_params']/1e6:.1f} M | {'yes' if r['pretrained'] else 'no'} |")
+
+def test_results_figures_come_from_results_json():
+    "Every figure in the README's results table is the one recorded in results/<arch>.json"
+    text = README.read_text(encoding='utf-8')
+    for arch in ('cnn', 'cnn_aug', 'vgg16_bn', 'resnet34'):
+        assert results_row(arch) in text, f"README's row for {arch} differs from results/{arch}.json: {results_row(arch)}"
+    d = json.loads((ROOT/'app'/'models'/'default'/'results.json').read_text())
+    assert f"{d['model_bytes']/2**20:.1f} MB" in text and d['arch'] == 'cnn_aug'
