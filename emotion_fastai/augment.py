@@ -7,10 +7,10 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/augmentation.html.md"""
 # %% auto #0
 __all__ = ['fer_augmentations']
 
-# %% ../nbs/02_augmentation.ipynb #e6416c2f
+# %% ../nbs/02_augmentation.ipynb #d7f15e56
 from fastai.vision.all import aug_transforms
 
-# %% ../nbs/02_augmentation.ipynb #c035a9d9
+# %% ../nbs/02_augmentation.ipynb #723567b6
 def fer_augmentations(max_rotate=10., max_zoom=1.1, max_lighting=0.3, max_warp=0.1, p_affine=0.75, size=None) -> list:
     "The batch augmentations we use for FER2013: rotation, horizontal flip, zoom, lighting and warp"
     return aug_transforms(do_flip=True, flip_vert=False, max_rotate=max_rotate, max_zoom=max_zoom,
