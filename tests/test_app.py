@@ -1,0 +1,106 @@
+"""The demo app as users meet it: `python app/app.py` served on a loopback port, driven with gradio_client and a
+real browser (Playwright + Debian's Chromium). The server always dies with the module, pass or fail."""
+import os, socket, subprocess, sys, time, urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT/'app'/'examples'
+CHROMIUM = '/usr/bin/chromium'
+CLASSES = {'angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise'}
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _wait_until_up(url, proc, timeout=120):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None: return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200: return True
+        except OSError: time.sleep(0.5)
+    return False
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    port, log = _free_port(), tmp_path_factory.mktemp('server')/'server.log'
+    env = {**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False', 'PYTHONUNBUFFERED': '1'}
+    with open(log, 'w') as f:
+        proc = subprocess.Popen([sys.executable, str(ROOT/'app'/'app.py'), '--host', '127.0.0.1', '--port', str(port)],
+                                stdout=f, stderr=subprocess.STDOUT, env=env, cwd=tmp_path_factory.mktemp('cwd'))
+    url = f'http://127.0.0.1:{port}/'
+    try:
+        if not _wait_until_up(url, proc): pytest.fail(f'the app did not start:\n{log.read_text()[-3000:]}')
+        yield url
+    finally:
+        proc.terminate()
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
+
+@pytest.fixture(scope='module')
+def client(server):
+    from gradio_client import Client
+    return Client(server, verbose=False)
+
+def _predict(client, path, face=0, whole_image=False, show_cam=False, timeout=60):
+    from gradio_client import handle_file
+    job = client.submit(handle_file(str(path)), 'default', face, whole_image, show_cam, api_name='/predict')
+    annotated, label, _, _, status, details = job.result(timeout=timeout)
+    return annotated, label, status, details
+
+def test_api_has_one_endpoint(client):
+    assert list(client.view_api(return_format='dict', print_info=False)['named_endpoints']) == ['/predict']
+
+def test_astronaut(client):
+    annotated, label, status, details = _predict(client, EXAMPLES/'astronaut.png')
+    assert len(details['faces']) == 1 and details['error'] is None
+    assert label['label'] in CLASSES and label['label'] == 'happy'
+    assert abs(sum(c['confidence'] for c in label['confidences']) - 1) < 1e-3
+    assert {c['label'] for c in label['confidences']} == CLASSES
+    assert annotated and Path(annotated).is_file() and '1 face found' in status
+
+def test_two_faces_selector(client):
+    _, label, status, details = _predict(client, EXAMPLES/'two_faces.png', face=1)
+    assert len(details['faces']) == 2 and details['selected'] == 1 and 'face 2' in status
+    assert label['label'] == details['faces'][1]['label']
+
+def test_non_image_is_an_error_message(client, tmp_path):
+    (tmp_path/'notes.txt').write_text('this is not an image')
+    annotated, label, status, details = _predict(client, tmp_path/'notes.txt')
+    assert 'not a readable image' in status and 'notes.txt' in details['error']
+    assert annotated is None and not details['faces']
+    assert _predict(client, EXAMPLES/'astronaut.png')[3]['faces']  # the server is fine afterwards
+
+def test_no_face(client):
+    _, _, status, details = _predict(client, EXAMPLES/'no_face.png')
+    assert details['faces'] == [] and 'No face found' in status
+    assert len(_predict(client, EXAMPLES/'no_face.png', whole_image=True)[3]['faces']) == 1
+
+def test_concurrent_requests(client):
+    with ThreadPoolExecutor(max_workers=20) as ex:
+        results = list(ex.map(lambda _: _predict(client, EXAMPLES/'astronaut.png', timeout=90), range(20)))
+    assert [r[1]['label'] for r in results] == ['happy'] * 20
+
+def test_browser(server):
+    if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
+    sync_api = pytest.importorskip('playwright.sync_api')
+    artifacts = ROOT/'tests'/'artifacts'; artifacts.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
+            '--disable-component-update', '--disable-sync'])
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+            page.set_default_timeout(60_000)
+            page.goto(server)
+            page.locator('#photo input[type=file]').set_input_files(str(EXAMPLES/'astronaut.png'))
+            page.locator('#analyze').click()
+            page.locator('#status').get_by_text('1 face found').wait_for()
+            text = page.locator('#emotion').inner_text()
+            page.screenshot(path=str(artifacts/'app_astronaut.png'), full_page=True)
+        finally: browser.close()
+    assert 'happy' in text.lower()
