@@ -26,8 +26,9 @@ def _train(args):
     "Train one model and save it with its results"
     from emotion_fastai.data import resolve_source
     from emotion_fastai.train import TrainConfig, train_model
+    from emotion_fastai.transfer import ARCHS
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
-                      pretrained=args.pretrained if args.pretrained is not None else args.arch in ('vgg16_bn', 'resnet34'),
+                      pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
                       quick=args.quick, time_budget=args.time_budget)
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta)
@@ -49,12 +50,7 @@ def _predict(args):
 def _app(args):
     "Start the Gradio demo"
     from emotion_fastai.app import launch
-    launch(models_dir=args.models or _models_dir(), server_name=args.host, server_port=args.port, share=args.share)
-
-def _models_dir() -> str:
-    "The app's folder of model directories, next to the package in a clone of the repository"
-    import emotion_fastai
-    return str(Path(emotion_fastai.__file__).resolve().parent.parent/'app'/'models')
+    launch(models_dir=args.models, server_name=args.host, server_port=args.port, share=args.share)
 
 # %% ../nbs/08_cli.ipynb #efc4e60c
 def _parser() -> argparse.ArgumentParser:
@@ -97,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
     r.set_defaults(func=_predict)
     a = sub.add_parser('app', help='start the Gradio demo')
-    a.add_argument('--models', help='folder of model directories (default: app/models of this clone)')
+    a.add_argument('--models', help='folder of model directories (default: $EMOTION_FASTAI_MODELS, else app/models of this clone)')
     a.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 for all)')
     a.add_argument('--port', type=int, default=7860)
     a.add_argument('--share', action='store_true', help='also create a public Gradio share link')

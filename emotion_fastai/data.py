@@ -263,8 +263,9 @@ def _decode_folder(root) -> FERData:
     images = np.stack([decode_image(p) for p in progress_bar(df.path.tolist(), leave=False)])
     return FERData(images, [CLASSES.index(l) for l in df.label], df.split, df.path.map(lambda p: Path(p).name), root)
 
-def _source_key(kind, path) -> str:
-    "Cache key for a source; folders are keyed by their file list and modification times"
+def _source_key(source, kind, path) -> str:
+    "Cache key for a source: an archive or CSV by its file's stamp, a folder by its file list and modification times"
+    if is_archive(source) and Path(source).is_file(): return _stamp(source)
     if kind == 'csv': return _stamp(path)
     h = hashlib.sha1(str(Path(path).resolve()).encode())
     for f in sorted(Path(path).rglob('*')): h.update(f'{f.name}{f.stat().st_mtime_ns}'.encode())
@@ -301,7 +302,7 @@ def load_fer(source=None, quick=None, n_per_class=40, seed=42, use_cache=True) -
         raise FERDataError(f"No data source: pass a path (folder, .tgz/.zip or fer2013.csv) or set {DATA_ENV}. "
                            "To download FER2013 with Kaggle credentials run `emotion_fastai.data.download_fer2013()`.")
     kind, path = find_source(source)
-    npz = cache_dir()/f'decoded-{_source_key(kind, path)}.npz'
+    npz = cache_dir()/f'decoded-{_source_key(source, kind, path)}.npz'
     if use_cache and npz.exists(): data = load_npz(npz)
     else:
         data = read_fer_csv(path) if kind == 'csv' else _decode_folder(path)

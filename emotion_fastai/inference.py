@@ -10,6 +10,7 @@ import hashlib, io, json, os, threading, warnings
 from pathlib import Path
 
 import numpy as np
+import scipy.special
 import cv2
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -189,8 +190,7 @@ def default_model_dir() -> Path:
 # %% ../nbs/06_inference.ipynb #3690f9c3
 def softmax(logits:np.ndarray) -> np.ndarray:
     "Row-wise softmax of a (N, classes) array"
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+    return scipy.special.softmax(logits, axis=1)
 
 def face_result(box, probs, classes) -> dict:
     "One face as plain data: `box` (x,y,w,h), `label`, its `score`, and all `probabilities`"

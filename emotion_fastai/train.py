@@ -182,7 +182,7 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
     "Train `cfg` on `data` (or load `source`); save to `out` if given (and measure TTA if `tta`); returns `(learn, results)`"
     set_seed(cfg.seed, reproducible=not torch.cuda.is_available())
     data = data if data is not None else load_fer(source, quick=cfg.quick)
-    if cfg.quick and data is not None and len(data) > 2000: data = sample(data)
+    if cfg.quick and len(data) > 2000: data = sample(data)
     dls = config_dls(cfg, data, device=device)
     learn = config_learner(cfg, dls)
     on_gpu = dls.device.type == 'cuda'
