@@ -29,7 +29,7 @@ def _train(args):
     from emotion_fastai.transfer import ARCHS
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
-                      quick=args.quick, time_budget=args.time_budget)
+                      quick=args.quick, time_budget=args.time_budget, init=args.init)
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta)
     print(f"{res['arch']}: valid accuracy {res['valid_accuracy']:.4f}, macro F1 {res['valid_macro_f1']:.4f}, "
@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--time-budget', type=float, metavar='SECONDS', help='choose the epochs to fit this many seconds')
     t.add_argument('--tta', action='store_true', help='also measure test-time augmentation on the validation set')
     t.add_argument('--half', action='store_true', help='save the weights as float16 (half the size)')
+    t.add_argument('--init', metavar='MODEL_DIR', help='start from the weights of this saved model (train it further)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)
     e = sub.add_parser('evaluate', help='score a saved model on a split of a data source')

@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import ConvLayer, Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
-from .train import RECIPES, ModelDirError, load_model, score, load_results
+from .train import RECIPES, ModelDirError, load_model, score, load_results, run_totals, run_chain
 from .transfer import ARCHS
 
 # %% auto #0
@@ -289,14 +289,13 @@ def comparison_table(archs=tuple(RECIPES)) -> pd.DataFrame:
     rows = {}
     for a, r in load_results(archs).items():
         recalls = [c['recall'] for c in r['per_class'].values() if c['support'] > 0]
-        nbytes = r.get('model_bytes', np.nan)
+        nbytes, t = r.get('model_bytes', np.nan), run_totals(r)
         rows[a] = {'valid accuracy': r['valid_accuracy'], 'valid TTA accuracy': r.get('valid_tta_accuracy', np.nan),
                    'valid macro F1': r['valid_macro_f1'], 'valid balanced accuracy': float(np.mean(recalls)),
-                   'epochs': r['epochs'], 'planned epochs': r.get('config', {}).get('planned_epochs', r['epochs']),
-                   'training minutes': r['seconds']/60, 'parameters (M)': r['n_params']/1e6,
+                   'epochs': t['epochs_text'], 'training minutes': t['seconds']/60, 'parameters (M)': r['n_params']/1e6,
                    'model size (MB)': nbytes/2**20, 'saved as': 'float16' if nbytes/r['n_params'] < 3 else 'float32',
                    'input': f"{r['size']} px, {r['channels']} ch", 'pretrained': bool(r['pretrained']),
-                   'hardware': r['hardware']['summary']}
+                   'hardware': t['hardware']}
     if missing := [a for a in archs if a not in rows]: print(f"No recorded full run yet for: {', '.join(missing)}")
     return pd.DataFrame.from_dict(rows, orient='index')
 

@@ -8,7 +8,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/scratch_cnn.html.md"""
 from __future__ import annotations
 import torch
 from torch import nn
-from fastai.vision.all import ConvLayer, Flatten, NormType
+from fastai.vision.all import ConvLayer, NormType
 
 # %% auto #0
 __all__ = ['conv_block', 'fer_cnn', 'n_params']
@@ -24,7 +24,7 @@ def fer_cnn(n_in=1, n_out=7, widths=(64, 128, 256, 512), n_convs=2, p_conv=0.25,
     "A VGG-style CNN for 48×48 faces: one `conv_block` per width, then a dense head"
     ws = [n_in, *widths]
     body = [conv_block(ni, nf, n_convs, p_conv) for ni, nf in zip(ws[:-1], ws[1:])]
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(3), Flatten(), nn.Linear(widths[-1]*9, hidden, bias=False),
+    head = nn.Sequential(nn.AdaptiveAvgPool2d(3), nn.Flatten(), nn.Linear(widths[-1]*9, hidden, bias=False),
                          nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Dropout(p_fc), nn.Linear(hidden, n_out))
     return nn.Sequential(*body, head)
 

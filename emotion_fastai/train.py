@@ -18,7 +18,7 @@ from safetensors.torch import save_file, load_file
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 import fastai
 from fastai.vision.all import (Learner, accuracy, F1Score, CrossEntropyLossFlat, set_seed, imagenet_stats,
-                               Callback, CancelFitException, ShortEpochCallback)
+                               Callback, CancelFitException, ShortEpochCallback, ChannelsLast)
 
 import emotion_fastai
 from .data import CLASSES, IMG_SIZE, FERData, load_fer, fer_dataloaders, data_stats
@@ -27,9 +27,10 @@ from .augment import fer_augmentations
 from .transfer import ARCHS, transfer_learner, transfer_model, fit_pretrained
 
 # %% auto #0
-__all__ = ['RECIPES', 'MODEL_FORMAT', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'score', 'ModelDirError',
-           'build_model', 'save_model', 'read_model_meta', 'load_model', 'train_model', 'results_dir', 'load_results',
-           'results_table', 'plot_histories']
+__all__ = ['RECIPES', 'MODEL_FORMAT', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'CPUMixedPrecision',
+           'cpu_has_bf16', 'use_mixed_precision', 'score', 'ModelDirError', 'build_model', 'save_model',
+           'read_model_meta', 'load_model', 'warm_start', 'train_model', 'results_dir', 'load_results', 'run_chain',
+           'run_totals', 'results_table', 'plot_histories']
 
 # %% ../nbs/04a_train.ipynb #81aa2ceb
 RECIPES = {
@@ -54,7 +55,8 @@ class TrainConfig:
     seed: int = 42
     quick: bool = False           # the small stratified subset
     time_budget: float|None = None  # seconds: choose the number of epochs to fit it
-    mixed_precision: bool = True  # bf16 autocast on a GPU
+    mixed_precision: bool = True  # bf16 autocast on a GPU, or on a CPU with bf16 support
+    init: str|None = None         # a model directory to start from: train a saved model further
 
     def __post_init__(self):
         if self.arch not in RECIPES: raise ValueError(f"Unknown arch {self.arch!r}: choose one of {list(RECIPES)}")
@@ -63,11 +65,18 @@ class TrainConfig:
         r = RECIPES[self.arch]
         self.epochs,self.lr,self.size = [r[k] if v is None else v for k, v in (('epochs',self.epochs),('lr',self.lr),('size',self.size))]
         self.channels,self.aug = r['channels'],r['aug']
+        if self.init is not None: self.init = str(self.init)
 
 # %% ../nbs/04a_train.ipynb #0a292f34
+def _init_stats(cfg):
+    "The normalisation `cfg.init`'s model was trained with"
+    meta = read_model_meta(cfg.init)
+    return meta['mean'], meta['std']
+
 def config_dls(cfg:TrainConfig, data:FERData, device=None):
     "The `DataLoaders` a config trains on"
-    stats = imagenet_stats if cfg.pretrained else data_stats(data, cfg.channels)
+    stats = (imagenet_stats if cfg.pretrained else
+             _init_stats(cfg) if cfg.init else data_stats(data, cfg.channels))
     aug = fer_augmentations() if cfg.aug else None
     return fer_dataloaders(data, channels=cfg.channels, size=cfg.size, bs=cfg.bs, aug=aug, stats=stats, device=device)
 
@@ -99,6 +108,26 @@ def epoch_seconds(learn:Learner, n_batches=30) -> float:
     t = np.diff(timer.times[5:]) if len(timer.times) > 6 else np.diff(timer.times)
     per_batch = float(np.median(t)) if len(t) else 0.
     return per_batch * (n + len(learn.dls.valid) / 3)
+
+# %% ../nbs/04a_train.ipynb #0a3915a3
+class CPUMixedPrecision(Callback):
+    "bfloat16 autocast of the forward pass and loss on a CPU; weights, gradients and optimizer stay float32"
+    order = 10
+    def before_batch(self):
+        self.autocast = torch.autocast('cpu', dtype=torch.bfloat16)
+        self.autocast.__enter__()
+    def after_pred(self): self.learn.pred = self.pred.float()
+    def after_loss(self): self.autocast.__exit__(None, None, None)
+
+def cpu_has_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), so CPU mixed precision pays"
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+def use_mixed_precision(learn:Learner) -> Learner:
+    "bf16 mixed precision on `learn`'s device: fastai's `to_bf16` on a GPU, `CPUMixedPrecision` where the CPU has bf16"
+    if learn.dls.device.type == 'cuda': return learn.to_bf16()
+    if cpu_has_bf16(): learn.add_cbs([ChannelsLast(), CPUMixedPrecision()])
+    return learn
 
 # %% ../nbs/04a_train.ipynb #c9d9f129
 def score(y_true, y_pred, classes=CLASSES) -> dict:
@@ -177,6 +206,26 @@ def _history(learn) -> list:
     names = [n for n in learn.recorder.metric_names[1:-1]]
     return [dict(zip(names, [float(x) if x is not None else None for x in v])) for v in learn.recorder.values]
 
+# %% ../nbs/04a_train.ipynb #710daf6e
+def _run_summary(path) -> dict|None:
+    "What `results.json` in model directory `path` says about how its model was trained"
+    f = Path(path)/'results.json'
+    if not f.exists(): return None
+    r = json.loads(f.read_text())
+    keep = 'arch epochs seconds valid_accuracy valid_tta_accuracy hardware command config history previous'.split()
+    return {k: r.get(k) for k in keep} | {'model_dir': str(path)}
+
+def warm_start(learn:Learner, cfg:TrainConfig) -> dict:
+    "Load the weights saved in `cfg.init` into `learn.model`; returns the summary of the run that trained them"
+    model, meta = load_model(cfg.init)
+    if meta['classes'] != list(CLASSES):
+        raise ModelDirError(f"{cfg.init} predicts {meta['classes']}, not {list(CLASSES)}: it cannot start this run.")
+    try: learn.model.load_state_dict(model.state_dict())
+    except RuntimeError as e:
+        raise ModelDirError(f"Cannot start {cfg.arch} from {cfg.init}: it holds a {meta['arch']} network with "
+                            f"{meta['channels']} input channel(s). Start from a model of the same network.") from e
+    return _run_summary(cfg.init) or {'model_dir': str(cfg.init), 'arch': meta['arch']}
+
 # %% ../nbs/04a_train.ipynb #ddc1d869
 def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, half=False, device=None, tta=False) -> tuple:
     "Train `cfg` on `data` (or load `source`); save to `out` if given (and measure TTA if `tta`); returns `(learn, results)`"
@@ -185,8 +234,8 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
     if cfg.quick and len(data) > 2000: data = sample(data)
     dls = config_dls(cfg, data, device=device)
     learn = config_learner(cfg, dls)
-    on_gpu = dls.device.type == 'cuda'
-    if on_gpu and cfg.mixed_precision: learn.to_bf16()
+    previous = warm_start(learn, cfg) if cfg.init else None
+    if cfg.mixed_precision: use_mixed_precision(learn)
     planned = cfg.epochs
     if cfg.time_budget:
         est = epoch_seconds(learn)
@@ -205,7 +254,7 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
                n_params=n_params(learn.model), size=cfg.size, channels=cfg.channels,
                config={**asdict(cfg), 'planned_epochs': planned}, history=history,
                versions=_versions(), hardware=_hardware(dls.device), command=' '.join(['emotion-fastai', *sys.argv[1:]])
-               if Path(sys.argv[0]).name == 'emotion-fastai' else None, data_source=data.source)
+               if Path(sys.argv[0]).name == 'emotion-fastai' else None, data_source=data.source, previous=previous)
     if tta and cfg.aug:
         tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
         res['valid_tta_accuracy'] = float((tta_preds.argmax(1) == tta_targs).float().mean())
@@ -229,11 +278,24 @@ def load_results(archs=tuple(RECIPES)) -> dict:
     "The recorded full-run results of each of `archs` that has a `results/<arch>.json`"
     return {a: json.loads((results_dir()/f'{a}.json').read_text()) for a in archs if (results_dir()/f'{a}.json').exists()}
 
+def run_chain(r:dict) -> list:
+    "The runs that trained the model of results `r`, first to last (a run started from a saved model records it as `previous`)"
+    return [*run_chain(r['previous']), r] if r.get('previous') else [r]
+
+def run_totals(r:dict) -> dict:
+    "Epochs, seconds, hardware and loss history of all the runs that trained the model of results `r`"
+    runs = run_chain(r)
+    return dict(epochs=sum(x['epochs'] for x in runs), epochs_text=' + '.join(str(x['epochs']) for x in runs),
+                seconds=sum(x['seconds'] for x in runs), runs=len(runs),
+                hardware=' + '.join(dict.fromkeys(x['hardware']['summary'] for x in runs)),
+                history=[h for x in runs for h in x.get('history') or []])
+
 # %% ../nbs/04a_train.ipynb #67819456
 def results_table(archs=tuple(RECIPES)) -> pd.DataFrame:
     "One row per recorded full run: validation (PublicTest) accuracy and macro F1, cost and size"
     rows = {a: {'valid accuracy': f"{r['valid_accuracy']:.1%}", 'valid macro F1': f"{r['valid_macro_f1']:.3f}",
-                'epochs': r['epochs'], 'training time': f"{r['seconds']/60:.1f} min", 'hardware': r['hardware']['summary'],
+                'epochs': (t := run_totals(r))['epochs_text'], 'training time': f"{t['seconds']/60:.1f} min",
+                'hardware': t['hardware'],
                 'parameters': f"{r['n_params']/1e6:.1f} M", 'model size': f"{r.get('model_bytes', 0)/2**20:.1f} MB",
                 'pretrained': 'yes (ImageNet)' if r['pretrained'] else 'no (random init)', 'input': f"{r['size']} px"}
             for a, r in load_results(archs).items()}
@@ -242,14 +304,15 @@ def results_table(archs=tuple(RECIPES)) -> pd.DataFrame:
 
 # %% ../nbs/04a_train.ipynb #d223848c
 def plot_histories(archs=tuple(RECIPES), axs=None):
-    "Training and validation loss per epoch of each recorded run, side by side"
+    "Training and validation loss per epoch of each recorded model (all its runs, a dotted line where one starts), side by side"
     import matplotlib.pyplot as plt
     res = load_results(archs)
     if not res: return print('No recorded runs to plot')
     if axs is None: _, axs = plt.subplots(1, len(res), figsize=(4.5*len(res), 3.2), squeeze=False)
     for ax, (a, r) in zip(np.ravel(axs), res.items()):
-        h = pd.DataFrame(r['history'])
+        h = pd.DataFrame(run_totals(r)['history'])
         h.index = range(1, len(h)+1)
         h[['train_loss', 'valid_loss']].plot(ax=ax, title=a)
+        for start in np.cumsum([x['epochs'] for x in run_chain(r)])[:-1]: ax.axvline(start + 0.5, ls=':', c='gray')
         ax.set_xlabel('epoch')
     return axs
