@@ -159,7 +159,7 @@ INTRO = """# Facial emotion recognition
 Upload a photo (or use the webcam): every frontal face gets a box and one of seven emotions, read by a CNN trained
 on [FER2013](https://www.kaggle.com/datasets/msambare/fer2013) with [fastai](https://docs.fast.ai). Part of the
 [emotion-fastai](https://github.com/emotion-fastai/emotion-fastai) course. Images are processed in memory and not
-kept. FER2013-trained models are about 68% accurate and reflect that data set's biases: treat the output as a demo,
+kept. FER2013-trained models are about 69% accurate and reflect that data set's biases: treat the output as a demo,
 not a judgement about anyone."""
 
 def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
