@@ -18,7 +18,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import ConvLayer, Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
-from .train import RECIPES, ModelDirError, load_model, score, load_results, run_totals, run_chain, hardware_summary
+from .train import RECIPES, ModelDirError, load_model, score, load_results, run_totals, run_chain
 from .transfer import ARCHS
 
 # %% auto #0

@@ -30,7 +30,7 @@ from .transfer import ARCHS, transfer_learner, transfer_model, fit_pretrained
 __all__ = ['RECIPES', 'MODEL_FORMAT', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'CPUMixedPrecision',
            'cpu_has_bf16', 'use_mixed_precision', 'score', 'ModelDirError', 'build_model', 'save_model',
            'read_model_meta', 'load_model', 'warm_start', 'train_model', 'results_dir', 'load_results', 'run_chain',
-           'hardware_summary', 'run_totals', 'results_table', 'plot_histories']
+           'run_totals', 'results_table', 'plot_histories']
 
 # %% ../nbs/04a_train.ipynb #81aa2ceb
 RECIPES = {
@@ -282,16 +282,12 @@ def run_chain(r:dict) -> list:
     "The runs that trained the model of results `r`, first to last (a run started from a saved model records it as `previous`)"
     return [*run_chain(r['previous']), r] if r.get('previous') else [r]
 
-def hardware_summary(r):
-    "The hardware of run `r` in words (early `previous` records kept only these words)"
-    return r['hardware'] if isinstance(r['hardware'], str) else r['hardware']['summary']
-
 def run_totals(r:dict) -> dict:
     "Epochs, seconds, hardware and loss history of all the runs that trained the model of results `r`"
     runs = run_chain(r)
     return dict(epochs=sum(x['epochs'] for x in runs), epochs_text=' + '.join(str(x['epochs']) for x in runs),
-                seconds=sum(x['seconds'] for x in runs), runs=len(runs),
-                hardware=' + '.join(dict.fromkeys(hardware_summary(x) for x in runs)),
+                seconds=sum(x['seconds'] for x in runs),
+                hardware=' + '.join(dict.fromkeys(x['hardware']['summary'] for x in runs)),
                 history=[h for x in runs for h in x.get('history') or []])
 
 # %% ../nbs/04a_train.ipynb #67819456
