@@ -29,9 +29,11 @@ def _train(args):
     from emotion_fastai.transfer import ARCHS
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
-                      quick=args.quick, time_budget=args.time_budget, init=args.init)
+                      quick=args.quick, time_budget=args.time_budget, init=args.init,
+                      swa=args.swa)
     source = resolve_source(args.data, download=args.download)
-    _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta)
+    _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta,
+                         resume=args.resume)
     print(f"{res['arch']}: valid accuracy {res['valid_accuracy']:.4f}, macro F1 {res['valid_macro_f1']:.4f}, "
           f"{res['epochs']} epochs in {res['seconds']:.0f}s on {res['hardware']['summary']}; saved to {args.out}")
 
@@ -77,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--tta', action='store_true', help='also measure test-time augmentation on the validation set')
     t.add_argument('--half', action='store_true', help='save the weights as float16 (half the size)')
     t.add_argument('--init', metavar='MODEL_DIR', help='start from the weights of this saved model (train it further)')
+    t.add_argument('--swa', action='store_true', help='constant learning rate, weights averaged over the epochs (with --init: train a model further)')
+    t.add_argument('--resume', action='store_true', help='continue the interrupted run whose checkpoint is in --out (same arguments)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)
     e = sub.add_parser('evaluate', help='score a saved model on a split of a data source')
@@ -108,6 +112,6 @@ def main(argv=None):
     warnings.filterwarnings('ignore', message='.*torch.jit.script.*')  # raised inside fastai's imports, not ours
     from emotion_fastai.data import FERDataError
     try: args.func(args)
-    except (FERDataError, ValueError, FileNotFoundError, RuntimeError) as e:
+    except (FERDataError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
         print(f'emotion-fastai {args.command}: error: {e}', file=sys.stderr)
         sys.exit(2)

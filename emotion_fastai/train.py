@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel
 from safetensors.torch import save_file, load_file
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 import fastai
@@ -28,9 +29,9 @@ from .transfer import ARCHS, transfer_learner, transfer_model, fit_pretrained
 
 # %% auto #0
 __all__ = ['RECIPES', 'MODEL_FORMAT', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'CPUMixedPrecision',
-           'cpu_has_bf16', 'use_mixed_precision', 'score', 'ModelDirError', 'build_model', 'save_model',
-           'read_model_meta', 'load_model', 'warm_start', 'train_model', 'results_dir', 'load_results', 'run_chain',
-           'run_totals', 'results_table', 'plot_histories']
+           'cpu_has_bf16', 'use_mixed_precision', 'WeightAveraging', 'score', 'ModelDirError', 'build_model',
+           'save_model', 'read_model_meta', 'load_model', 'warm_start', 'Checkpoint', 'read_checkpoint', 'train_model',
+           'results_dir', 'load_results', 'run_chain', 'run_totals', 'results_table', 'plot_histories']
 
 # %% ../nbs/04a_train.ipynb #81aa2ceb
 RECIPES = {
@@ -57,11 +58,13 @@ class TrainConfig:
     time_budget: float|None = None  # seconds: choose the number of epochs to fit it
     mixed_precision: bool = True  # bf16 autocast on a GPU, or on a CPU with bf16 support
     init: str|None = None         # a model directory to start from: train a saved model further
+    swa: bool = False             # constant learning rate, weights averaged over the epochs (stochastic weight averaging)
 
     def __post_init__(self):
         if self.arch not in RECIPES: raise ValueError(f"Unknown arch {self.arch!r}: choose one of {list(RECIPES)}")
         if self.pretrained and self.arch not in ARCHS:
             raise ValueError(f"{self.arch} is trained from scratch: pretrained weights exist for {list(ARCHS)} only")
+        if self.swa and self.pretrained: raise ValueError("swa is a constant-rate phase for a trained model: use it with init, not pretrained")
         r = RECIPES[self.arch]
         self.epochs,self.lr,self.size = [r[k] if v is None else v for k, v in (('epochs',self.epochs),('lr',self.lr),('size',self.size))]
         self.channels,self.aug = r['channels'],r['aug']
@@ -128,6 +131,20 @@ def use_mixed_precision(learn:Learner) -> Learner:
     if learn.dls.device.type == 'cuda': return learn.to_bf16()
     if cpu_has_bf16(): learn.add_cbs([ChannelsLast(), CPUMixedPrecision()])
     return learn
+
+# %% ../nbs/04a_train.ipynb #27a445f9
+class WeightAveraging(Callback):
+    "Stochastic weight averaging: average the weights after each training epoch; validate, and finally keep, the average"
+    def __init__(self, state:dict|None=None): self.state = state  # the `average.state_dict()` of a resumed run
+    def before_fit(self):
+        self.average = AveragedModel(self.model, use_buffers=True)
+        if self.state is not None: self.average.load_state_dict(self.state)
+    def after_train(self): self.average.update_parameters(self.model)
+    def before_validate(self):
+        self.live = {k: v.clone() for k, v in self.model.state_dict().items()}
+        self.model.load_state_dict(self.average.module.state_dict())
+    def after_validate(self): self.model.load_state_dict(self.live)
+    def after_fit(self): self.model.load_state_dict(self.average.module.state_dict())
 
 # %% ../nbs/04a_train.ipynb #c9d9f129
 def score(y_true, y_pred, classes=CLASSES) -> dict:
@@ -226,9 +243,49 @@ def warm_start(learn:Learner, cfg:TrainConfig) -> dict:
                             f"{meta['channels']} input channel(s). Start from a model of the same network.") from e
     return _run_summary(cfg.init) or {'model_dir': str(cfg.init), 'arch': meta['arch']}
 
+# %% ../nbs/04a_train.ipynb #b79ee34c
+class Checkpoint(Callback):
+    "After each epoch, save to `path` what `train_model(resume=True)` needs to continue: weights, optimizer, progress"
+    order = 60  # after the Recorder has logged the epoch
+    def __init__(self, path, cfg:TrainConfig, state:dict|None=None):
+        self.path,self.cfg = Path(path),cfg
+        self.done,self.seconds,self.history = (state['epochs_done'],state['seconds'],state['history']) if state else (0,0.,[])
+    def before_fit(self): self.t0 = time.time()
+    def after_epoch(self):
+        if self.epoch < self.done: return  # skipped: done before the run was resumed
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.learn.save(self.path.absolute()/'checkpoint', with_opt=True)
+        if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), self.path/'checkpoint_average.pth')
+        state = dict(config=asdict(self.cfg), epochs_done=self.epoch+1, seconds=self.seconds + time.time() - self.t0,
+                     history=self.history + _history(self.learn)[self.done:])
+        (self.path/'checkpoint.json').write_text(json.dumps(state, indent=1))
+
+def read_checkpoint(path, cfg:TrainConfig) -> dict:
+    "The progress saved by `Checkpoint` in `path`, checked to be a run of `cfg`"
+    f = Path(path)/'checkpoint.json'
+    if not f.exists(): raise FileNotFoundError(f"No checkpoint in {path} to resume: start the run without resume.")
+    state = json.loads(f.read_text())
+    ours, theirs = asdict(cfg), state['config']
+    if diff := [k for k in ours if k != 'epochs' and ours[k] != theirs.get(k)]:
+        raise ValueError(f"The checkpoint in {path} is of another run (" +
+                         ', '.join(f"{k}={theirs.get(k)!r} there, {ours[k]!r} here" for k in diff) +
+                         "): resume it with its own arguments, or write this run to another folder.")
+    return state
+
 # %% ../nbs/04a_train.ipynb #ddc1d869
-def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, half=False, device=None, tta=False) -> tuple:
+def _check_resume(cfg, out, resume):
+    "Fail early when a run cannot resume, or would start over an unfinished one"
+    if resume and out is None: raise ValueError("resume needs the output folder of the interrupted run")
+    if resume and cfg.pretrained: raise ValueError("A pretrained run (frozen phase, then fine-tuning) cannot be resumed: train it again.")
+    if not resume and out is not None and (Path(out)/'checkpoint.json').exists():
+        done = json.loads((Path(out)/'checkpoint.json').read_text())['epochs_done']
+        raise FileExistsError(f"{out} holds the checkpoint of an unfinished run ({done} epochs done): resume it "
+                              f"(--resume, same arguments), or delete {out}/checkpoint* to start over.")
+
+def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, half=False, device=None, tta=False,
+                resume=False, cbs=None) -> tuple:
     "Train `cfg` on `data` (or load `source`); save to `out` if given (and measure TTA if `tta`); returns `(learn, results)`"
+    _check_resume(cfg, out, resume)
     set_seed(cfg.seed, reproducible=not torch.cuda.is_available())
     data = data if data is not None else load_fer(source, quick=cfg.quick)
     if cfg.quick and len(data) > 2000: data = sample(data)
@@ -237,13 +294,22 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
     previous = warm_start(learn, cfg) if cfg.init else None
     if cfg.mixed_precision: use_mixed_precision(learn)
     planned = cfg.epochs
-    if cfg.time_budget:
+    state = read_checkpoint(out, cfg) if resume else None
+    if state: cfg.epochs = state['config']['epochs']
+    elif cfg.time_budget:
         est = epoch_seconds(learn)
         cfg.epochs = int(max(1, min(planned, cfg.time_budget // max(est, 1e-6))))
+    if state: learn.load(Path(out).absolute()/'checkpoint', with_opt=True)
+    start = state['epochs_done'] if state else 0
+    cbs = [*(cbs or []), *([] if out is None or cfg.pretrained else [Checkpoint(out, cfg, state)])]
     t0 = time.time()
     if cfg.pretrained: fit_pretrained(learn, cfg.epochs, cfg.lr, cfg.freeze_epochs)
-    else: learn.fit_one_cycle(cfg.epochs, cfg.lr)
-    seconds, history = time.time() - t0, _history(learn)  # before get_preds, which resets the Recorder
+    elif cfg.swa:
+        average = torch.load(Path(out)/'checkpoint_average.pth') if state else None
+        learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)
+    else: learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs, start_epoch=start)
+    seconds = time.time() - t0 + (state['seconds'] if state else 0)
+    history = (state['history'] if state else []) + _history(learn)[start:]  # before get_preds, which resets the Recorder
     preds, targs = learn.get_preds(ds_idx=1)
     sc = score(targs.numpy(), preds.argmax(1).numpy())
     mean, std = _norm_stats(dls)
@@ -264,6 +330,7 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
                    pretrained=cfg.pretrained, valid_accuracy=sc['accuracy'])
         res['model_bytes'] = (Path(out)/'model.safetensors').stat().st_size
         (Path(out)/'results.json').write_text(json.dumps(res, indent=2))
+        for f in Path(out).glob('checkpoint*'): f.unlink()
     return learn, res
 
 # %% ../nbs/04a_train.ipynb #94a4b3e8
