@@ -254,11 +254,14 @@ class Checkpoint(Callback):
     def after_epoch(self):
         if self.epoch < self.done: return  # skipped: done before the run was resumed
         self.path.mkdir(parents=True, exist_ok=True)
-        self.learn.save(self.path.absolute()/'checkpoint', with_opt=True)
-        if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), self.path/'checkpoint_average.pth')
+        new = self.path.absolute()/'checkpoint_new'  # written in full first, so a kill mid-write spoils nothing
+        self.learn.save(new, with_opt=True)
+        if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), f'{new}_average.pth')
         state = dict(config=asdict(self.cfg), epochs_done=self.epoch+1, seconds=self.seconds + time.time() - self.t0,
                      history=self.history + _history(self.learn)[self.done:])
-        (self.path/'checkpoint.json').write_text(json.dumps(state, indent=1))
+        Path(f'{new}.json').write_text(json.dumps(state, indent=1))
+        for suffix in ('.pth', '_average.pth', '.json'):  # the progress last: it vouches for the weights
+            if (f := Path(f'{new}{suffix}')).exists(): os.replace(f, self.path/f'checkpoint{suffix}')
 
 def read_checkpoint(path, cfg:TrainConfig) -> dict:
     "The progress saved by `Checkpoint` in `path`, checked to be a run of `cfg`"
