@@ -30,7 +30,7 @@ def _train(args):
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
                       quick=args.quick, time_budget=args.time_budget, init=args.init,
-                      swa=args.swa)
+                      swa=args.swa, mixup=args.mixup)
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta,
                          resume=args.resume)
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--half', action='store_true', help='save the weights as float16 (half the size)')
     t.add_argument('--init', metavar='MODEL_DIR', help='start from the weights of this saved model (train it further)')
     t.add_argument('--swa', action='store_true', help='constant learning rate, weights averaged over the epochs (with --init: train a model further)')
+    t.add_argument('--mixup', type=float, default=0., metavar='ALPHA', help='train on mixup blends of image pairs, weights drawn from Beta(ALPHA, ALPHA) (default: 0, off)')
     t.add_argument('--resume', action='store_true', help='continue the interrupted run whose checkpoint is in --out (same arguments)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)

@@ -19,7 +19,7 @@ from safetensors.torch import save_file, load_file
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 import fastai
 from fastai.vision.all import (Learner, accuracy, F1Score, CrossEntropyLossFlat, set_seed, imagenet_stats,
-                               Callback, CancelFitException, ShortEpochCallback, ChannelsLast)
+                               Callback, CancelFitException, ShortEpochCallback, ChannelsLast, MixUp)
 
 import emotion_fastai
 from .data import CLASSES, IMG_SIZE, FERData, load_fer, fer_dataloaders, data_stats
@@ -59,11 +59,13 @@ class TrainConfig:
     mixed_precision: bool = True  # bf16 autocast on a GPU, or on a CPU with bf16 support
     init: str|None = None         # a model directory to start from: train a saved model further
     swa: bool = False             # constant learning rate, weights averaged over the epochs (stochastic weight averaging)
+    mixup: float = 0.             # mixup's alpha: train on blends of two images and their labels (0: off)
 
     def __post_init__(self):
         if self.arch not in RECIPES: raise ValueError(f"Unknown arch {self.arch!r}: choose one of {list(RECIPES)}")
         if self.pretrained and self.arch not in ARCHS:
             raise ValueError(f"{self.arch} is trained from scratch: pretrained weights exist for {list(ARCHS)} only")
+        if self.mixup < 0: raise ValueError(f"mixup is the alpha of a Beta distribution: 0 (off) or positive, not {self.mixup}")
         if self.swa and self.pretrained: raise ValueError("swa is a constant-rate phase for a trained model: use it with init, not pretrained")
         r = RECIPES[self.arch]
         self.epochs,self.lr,self.size = [r[k] if v is None else v for k, v in (('epochs',self.epochs),('lr',self.lr),('size',self.size))]
@@ -304,7 +306,8 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
         cfg.epochs = int(max(1, min(planned, cfg.time_budget // max(est, 1e-6))))
     if state: learn.load(Path(out).absolute()/'checkpoint', with_opt=True)
     start = state['epochs_done'] if state else 0
-    cbs = [*(cbs or []), *([] if out is None or cfg.pretrained else [Checkpoint(out, cfg, state)])]
+    cbs = [*(cbs or []), *([MixUp(cfg.mixup)] if cfg.mixup else []),
+           *([] if out is None or cfg.pretrained else [Checkpoint(out, cfg, state)])]
     t0 = time.time()
     if cfg.pretrained: fit_pretrained(learn, cfg.epochs, cfg.lr, cfg.freeze_epochs)
     elif cfg.swa:
