@@ -39,9 +39,10 @@ def _train(args):
 
 # %% ../nbs/08_cli.ipynb #50525495
 def _evaluate(args):
-    "Evaluate a saved model on a split of any FER2013 source"
+    "Evaluate a saved model (or the ensemble of several) on a split of any FER2013 source"
     from emotion_fastai.evaluate import evaluate_command
-    evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs)
+    model = args.model[0] if len(args.model) == 1 else args.model
+    evaluate_command(model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs)
 
 def _predict(args):
     "Find the faces in images and classify each"
@@ -85,10 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)
     e = sub.add_parser('evaluate', help='score a saved model on a split of a data source')
-    e.add_argument('model', help='model directory written by `emotion-fastai train`')
+    e.add_argument('model', nargs='+', help='model directory written by `emotion-fastai train`; several: score their ensemble')
     e.add_argument('data', help='folder, archive, fer2013.csv, or a folder of <class>/*.jpg')
     e.add_argument('--split', help='train, valid, test or all (default: test if present, else valid, else all)')
-    e.add_argument('--tta', action='store_true', help='test-time augmentation')
+    e.add_argument('--tta', nargs='?', const=True, default=False, choices=['all'],
+                   help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror')
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
     e.add_argument('--bs', type=int, default=256, help='batch size')
     e.set_defaults(func=_evaluate)

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
+from fastcore.foundation import L
 from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import ConvLayer, Learner, CrossEntropyLossFlat
 
@@ -23,10 +24,10 @@ from .transfer import ARCHS
 
 # %% auto #0
 __all__ = ['TTA_VIEWS', 'CAM_METHODS', 'choose_split', 'split_label', 'eval_data', 'prepare', 'tta_views', 'inference_copy',
-           'fast_forward', 'predict_views', 'predict_arrays', 'eval_learner', 'model_targets', 'evaluate_model',
-           'per_class_table', 'format_report', 'plot_confusion', 'plot_per_class', 'top_confusions', 'cam_layer',
-           'cam_maps', 'gradcam', 'overlay_cam', 'plot_gradcam_grid', 'comparison_table', 'plot_comparison',
-           'evaluate_command']
+           'fast_forward', 'predict_views', 'predict_arrays', 'eval_learner', 'model_targets', 'load_models',
+           'evaluate_model', 'per_class_table', 'format_report', 'plot_confusion', 'plot_per_class', 'top_confusions',
+           'cam_layer', 'cam_maps', 'gradcam', 'overlay_cam', 'plot_gradcam_grid', 'comparison_table',
+           'plot_comparison', 'evaluate_command']
 
 # %% ../nbs/05_evaluation.ipynb #a7b7e0fe
 def choose_split(data:FERData, split=None) -> str:
@@ -142,16 +143,28 @@ def model_targets(data:FERData, classes) -> np.ndarray:
     "The labels of `data` as indices into a model's `classes`"
     return np.array([list(classes).index(CLASSES[l]) for l in data.labels], dtype=np.int64)
 
+def load_models(model_dirs) -> list:
+    "`(model, meta)` of each model directory in `model_dirs` (one or a list); an ensemble's models must share their classes"
+    dirs = L(model_dirs)
+    models = [load_model(d) for d in dirs]
+    classes = models[0][1]['classes']
+    if odd := [str(d) for d, (_, m) in zip(dirs, models) if list(m['classes']) != list(classes)]:
+        raise ValueError(f"Models to ensemble must predict the same classes in the same order: {', '.join(odd)} "
+                         f"differ from {dirs[0]} ({', '.join(classes)})")
+    return models
+
 def evaluate_model(model_dir, source, split=None, tta=False, bs=256, progress=True) -> dict:
-    "Score the model saved in `model_dir` on `split` of `source` (see `eval_data`), with test-time augmentation if `tta`"
-    model, meta = load_model(model_dir)
-    data = eval_data(source, split, meta['classes'])
+    "Score the model saved in `model_dir` (a list of them: their ensemble) on `split` of `source`, with TTA if `tta`"
+    dirs, models = L(model_dir), load_models(model_dir)
+    classes = models[0][1]['classes']
+    data = eval_data(source, split, classes)
     t0 = time.perf_counter()
-    probs = predict_arrays(model, meta, data.images, bs=bs, tta=tta, progress=progress)
+    probs = np.mean([predict_arrays(m, meta, data.images, bs=bs, tta=tta, progress=progress) for m, meta in models], 0)
     seconds = time.perf_counter() - t0
-    sc = score(model_targets(data, meta['classes']), probs.argmax(1), classes=meta['classes'])
+    sc = score(model_targets(data, classes), probs.argmax(1), classes=classes)
     return dict(sc, n_images=len(data), split=split_label(data), images_per_second=len(data)/max(seconds, 1e-9),
-                model=str(model_dir), source=str(source), tta=tta_views(tta) if tta else False)
+                model=str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs], source=str(source),
+                tta=tta_views(tta) if tta else False)
 
 # %% ../nbs/05_evaluation.ipynb #639d5ae5
 def per_class_table(metrics:dict) -> pd.DataFrame:
@@ -162,7 +175,8 @@ def per_class_table(metrics:dict) -> pd.DataFrame:
 def format_report(metrics:dict) -> str:
     "A readable report of `metrics`: what was scored, a per-class table, and the overall scores"
     tta = '+'.join(metrics['tta']) if metrics.get('tta') else 'off'
-    head = (f"{metrics.get('model', 'model')} on {metrics.get('source', '?')}: split '{metrics['split']}', "
+    model = metrics.get('model', 'model')
+    head = (f"{' + '.join(model) if isinstance(model, list) else model} on {metrics.get('source', '?')}: split '{metrics['split']}', "
             f"{metrics['n_images']:,} images, TTA {tta}")
     table = per_class_table(metrics).to_string(float_format=lambda v: f'{v:.3f}')
     lines = [f"{'accuracy':<18}{metrics['accuracy']:.4f}", f"{'balanced accuracy':<18}{metrics['balanced_accuracy']:.4f}",
@@ -319,7 +333,7 @@ def plot_comparison(archs=tuple(RECIPES), goal=0.70, axs=None):
 
 # %% ../nbs/05_evaluation.ipynb #784ce7a8
 def evaluate_command(model, data, split=None, tta=False, json_out=None, bs=256) -> dict:
-    "Score model directory `model` on `data`, print the report, and write the metrics to `json_out` if given"
+    "Score model directory `model` (a list: their ensemble) on `data`, print the report, write the metrics to `json_out`"
     metrics = evaluate_model(model, data, split=split, tta=tta, bs=bs, progress=True)
     print(format_report(metrics))
     if json_out:

@@ -102,3 +102,15 @@ def test_cli_errors(kaggle, tmp_path, capsys):
         with pytest.raises(SystemExit) as e: main(['evaluate', *map(str, args)])
         assert e.value.code != 0
         assert msg in capsys.readouterr().err
+
+
+def test_cli_ensemble(kaggle, tmp_path):
+    "Two model directories score their ensemble; `--tta all` uses the four views"
+    out = tmp_path/'e.json'
+    r = _cli('evaluate', MODEL, MODEL.parent/'cnn', kaggle, '--split', 'valid', '--tta', 'all', '--json', out)
+    assert r.returncode == 0, r.stderr
+    m = json.loads(out.read_text())
+    assert m['model'] == [str(MODEL), str(MODEL.parent/'cnn')] and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip']
+    assert f"{MODEL} + {MODEL.parent/'cnn'}" in r.stdout
+    r = _cli('evaluate', MODEL, kaggle, '--tta', 'most')
+    assert r.returncode == 2 and "invalid choice: 'most'" in r.stderr

@@ -54,3 +54,9 @@ def test_results_figures_come_from_results_json():
         assert results_row(arch) in text, f"README's row for {arch} differs from results/{arch}.json: {results_row(arch)}"
     d = json.loads((ROOT/'app'/'models'/'default'/'results.json').read_text())
     assert f"{d['model_bytes']/2**20:.1f} MB" in text and d['arch'] == 'cnn_aug'
+
+def test_ensemble_figure_comes_from_results_json():
+    "The README's ensemble accuracy is the one recorded by `emotion-fastai evaluate` in results/"
+    m = json.loads((ROOT/'results'/'evaluate_ensemble_tta_all.json').read_text())
+    assert m['model'] == ['app/models/default', 'app/models/cnn_aug_64'] and m['split'] == 'valid'
+    assert f"reach **{m['accuracy']:.1%}** validation accuracy" in norm(README.read_text(encoding='utf-8'))
