@@ -41,8 +41,7 @@ def _train(args):
 def _evaluate(args):
     "Evaluate a saved model (or the ensemble of several) on a split of any FER2013 source"
     from emotion_fastai.evaluate import evaluate_command
-    model = args.model[0] if len(args.model) == 1 else args.model
-    evaluate_command(model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs)
+    evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs)
 
 def _predict(args):
     "Find the faces in images and classify each"

@@ -155,7 +155,8 @@ def load_models(model_dirs) -> list:
 
 def evaluate_model(model_dir, source, split=None, tta=False, bs=256, progress=True) -> dict:
     "Score the model saved in `model_dir` (a list of them: their ensemble) on `split` of `source`, with TTA if `tta`"
-    dirs, models = L(model_dir), load_models(model_dir)
+    dirs = L(model_dir)
+    models = load_models(dirs)
     classes = models[0][1]['classes']
     data = eval_data(source, split, classes)
     t0 = time.perf_counter()
@@ -176,7 +177,8 @@ def format_report(metrics:dict) -> str:
     "A readable report of `metrics`: what was scored, a per-class table, and the overall scores"
     tta = '+'.join(metrics['tta']) if metrics.get('tta') else 'off'
     model = metrics.get('model', 'model')
-    head = (f"{' + '.join(model) if isinstance(model, list) else model} on {metrics.get('source', '?')}: split '{metrics['split']}', "
+    model = ' + '.join(model) if isinstance(model, list) else model
+    head = (f"{model} on {metrics.get('source', '?')}: split '{metrics['split']}', "
             f"{metrics['n_images']:,} images, TTA {tta}")
     table = per_class_table(metrics).to_string(float_format=lambda v: f'{v:.3f}')
     lines = [f"{'accuracy':<18}{metrics['accuracy']:.4f}", f"{'balanced accuracy':<18}{metrics['balanced_accuracy']:.4f}",
