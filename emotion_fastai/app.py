@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/app.html.md"""
 
 # %% ../nbs/07_app.ipynb #922c5aaf
 from __future__ import annotations
-import base64, copy, json, os, threading
+import base64, copy, json, os, tempfile, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from .train import read_model_meta, ModelDirError
 
 # %% auto #0
 __all__ = ['MODELS_ENV', 'INTRO', 'make_examples', 'find_models_dir', 'model_dirs', 'model_info', 'image_source', 'EmotionApp',
-           'build_app', 'launch']
+           'image_file', 'build_app', 'launch']
 
 # %% ../nbs/07_app.ipynb #ca2c93de
 def make_examples(folder) -> list:
@@ -154,6 +154,20 @@ def stream(self:EmotionApp, frame, model=None) -> tuple:
     r = self.analyze(frame, model)
     return (frame if r['annotated'] is None else r['annotated']), r['probabilities']
 
+# %% ../nbs/07_app.ipynb #8e7f087c
+def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|None:
+    "Write RGB array `img` to a new JPEG file in `folder`, removing files older than `max_age` seconds; its path"
+    if img is None: return None
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob('*.jpg'):
+        try:
+            if time.time() - old.stat().st_mtime > max_age: old.unlink()
+        except FileNotFoundError: pass  # removed by a concurrent request
+    fd, path = tempfile.mkstemp(suffix='.jpg', dir=folder)
+    with os.fdopen(fd, 'wb') as f: Image.fromarray(np.ascontiguousarray(img)).save(f, format='JPEG', quality=quality)
+    return path
+
+
 # %% ../nbs/07_app.ipynb #9064fb91
 INTRO = """# Facial emotion recognition
 Upload a photo (or use the webcam): every frontal face gets a box and one of seven emotions, read by a CNN trained
@@ -165,6 +179,7 @@ not a judgement about anyone."""
 def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
     "The Gradio demo for the models in `models_dir` (default: `app/models`), with the images of `examples_dir` as examples"
     core = EmotionApp(models_dir, backend)
+    out_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-app-'))  # the pictures we return (`image_file`)
     root = find_models_dir(models_dir)
     examples_dir = Path(examples_dir) if examples_dir else root.parent/'examples'
     examples = sorted(p for p in examples_dir.glob('*') if p.suffix.lower() in ('.png', '.jpg', '.jpeg', '.webp')) \
@@ -176,9 +191,13 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
         if r['error']: gr.Warning(r['error'])
         choices = [(f"Face {i+1}: {f['label']} ({f['score']:.0%})", i) for i, f in enumerate(r['faces'])] or [('Face 1', 0)]
         details = dict(faces=r['faces'], selected=r['selected'], error=r['error'])
-        return (r['annotated'], r['probabilities'],
+        return (image_file(r['annotated'], out_dir), r['probabilities'],
                 gr.Dropdown(choices=choices, value=r['selected'] or 0, visible=len(r['faces']) > 1),
-                gr.Image(value=r['cam'], visible=bool(show_cam)), r['status'], details)
+                gr.Image(value=image_file(r['cam'], out_dir), visible=bool(show_cam)), r['status'], details)
+
+    def stream(frame, model):
+        annotated, probs = core.stream(frame, model)
+        return image_file(annotated, out_dir), probs
 
     with gr.Blocks(title='Facial emotion recognition') as demo:
         gr.Markdown(INTRO)
@@ -212,7 +231,7 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
               preprocess=False, trigger_mode='always_last', api_visibility='private')
         model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]])), model, info,
                      api_visibility='private')
-        webcam.stream(core.stream, [webcam, model], [annotated, label], stream_every=0.25,
+        webcam.stream(stream, [webcam, model], [annotated, label], stream_every=0.25,
                       show_progress='hidden', api_visibility='private')
     demo.core = core  # the logic behind the page, for tests and notebooks
     return demo

@@ -30,7 +30,8 @@ def _train(args):
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
                       quick=args.quick, time_budget=args.time_budget, init=args.init,
-                      swa=args.swa, mixup=args.mixup)
+                      swa=args.swa, mixup=args.mixup, teachers=args.teacher,
+                      distill_weight=args.distill_weight, temperature=args.temperature)
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta,
                          resume=args.resume)
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--init', metavar='MODEL_DIR', help='start from the weights of this saved model (train it further)')
     t.add_argument('--swa', action='store_true', help='constant learning rate, weights averaged over the epochs (with --init: train a model further)')
     t.add_argument('--mixup', type=float, default=0., metavar='ALPHA', help='train on mixup blends of image pairs, weights drawn from Beta(ALPHA, ALPHA) (default: 0, off)')
+    t.add_argument('--teacher', nargs='+', metavar='MODEL_DIR', help="distil these saved models: also learn their averaged predictions")
+    t.add_argument('--distill-weight', type=float, default=0.5, metavar='W', help="share of the loss given to the teachers' predictions (default: 0.5)")
+    t.add_argument('--temperature', type=float, default=2., metavar='T', help='softens the predictions for distillation (default: 2)')
     t.add_argument('--resume', action='store_true', help='continue the interrupted run whose checkpoint is in --out (same arguments)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)

@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from safetensors.torch import save_file, load_file
+from fastcore.foundation import L
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 import fastai
 from fastai.vision.all import (Learner, accuracy, F1Score, CrossEntropyLossFlat, set_seed, imagenet_stats,
@@ -30,8 +32,8 @@ from .transfer import ARCHS, transfer_learner, transfer_model, fit_pretrained
 # %% auto #0
 __all__ = ['RECIPES', 'MODEL_FORMAT', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'CPUMixedPrecision',
            'cpu_has_bf16', 'use_mixed_precision', 'WeightAveraging', 'score', 'ModelDirError', 'build_model',
-           'save_model', 'read_model_meta', 'load_model', 'warm_start', 'Checkpoint', 'read_checkpoint', 'train_model',
-           'results_dir', 'load_results', 'run_chain', 'run_totals', 'results_table', 'plot_histories']
+           'save_model', 'read_model_meta', 'load_model', 'warm_start', 'Distillation', 'Checkpoint', 'read_checkpoint',
+           'train_model', 'results_dir', 'load_results', 'run_chain', 'run_totals', 'results_table', 'plot_histories']
 
 # %% ../nbs/04a_train.ipynb #81aa2ceb
 RECIPES = {
@@ -60,6 +62,9 @@ class TrainConfig:
     init: str|None = None         # a model directory to start from: train a saved model further
     swa: bool = False             # constant learning rate, weights averaged over the epochs (stochastic weight averaging)
     mixup: float = 0.             # mixup's alpha: train on blends of two images and their labels (0: off)
+    teachers: list|None = None    # model directories to distil: also learn their averaged, softened predictions
+    distill_weight: float = 0.5   # the weight of the distillation loss (the labels' loss gets the rest)
+    temperature: float = 2.       # softens the teachers' and the student's predictions for distillation
 
     def __post_init__(self):
         if self.arch not in RECIPES: raise ValueError(f"Unknown arch {self.arch!r}: choose one of {list(RECIPES)}")
@@ -71,6 +76,9 @@ class TrainConfig:
         self.epochs,self.lr,self.size = [r[k] if v is None else v for k, v in (('epochs',self.epochs),('lr',self.lr),('size',self.size))]
         self.channels,self.aug = r['channels'],r['aug']
         if self.init is not None: self.init = str(self.init)
+        if self.teachers is not None: self.teachers = [str(t) for t in L(self.teachers)]
+        if not 0 <= self.distill_weight <= 1: raise ValueError(f"distill_weight is a share of the loss, between 0 and 1, not {self.distill_weight}")
+        if self.temperature <= 0: raise ValueError(f"temperature must be positive, not {self.temperature}")
 
 # %% ../nbs/04a_train.ipynb #0a292f34
 def _init_stats(cfg):
@@ -245,6 +253,39 @@ def warm_start(learn:Learner, cfg:TrainConfig) -> dict:
                             f"{meta['channels']} input channel(s). Start from a model of the same network.") from e
     return _run_summary(cfg.init) or {'model_dir': str(cfg.init), 'arch': meta['arch']}
 
+# %% ../nbs/04a_train.ipynb #4c4e3166
+class Distillation(Callback):
+    "Knowledge distillation: add the gap between the student's and the averaged teachers' softened predictions to the loss"
+    run_valid = False
+    def __init__(self, teachers, weight=0.5, temperature=2.):
+        self.dirs,self.weight,self.T = [str(t) for t in L(teachers)],weight,temperature
+        for d in self.dirs:
+            if read_model_meta(d)['classes'] != list(CLASSES):
+                raise ModelDirError(f"The teacher {d} predicts other classes than {list(CLASSES)}: it cannot teach this model.")
+
+    def before_fit(self):
+        from emotion_fastai.evaluate import inference_copy, fast_forward  # evaluate imports this module
+        self.run_teacher = fast_forward
+        self.teachers = [(inference_copy(m).requires_grad_(False), meta) for m, meta in (load_model(d, self.dls.device) for d in self.dirs)]
+        self.mean, self.std = (torch.tensor(v, device=self.dls.device).view(1, -1, 1, 1) for v in _norm_stats(self.dls))
+
+    def teacher_probs(self, x) -> torch.Tensor:
+        "The teachers' averaged softened probabilities for batch `x` (normalised for the student), each fed as it was trained"
+        x, probs = x.float()*self.std + self.mean, []
+        for model, meta in self.teachers:
+            xt = x if x.shape[1] == meta['channels'] else x.mean(1, keepdim=True).expand(-1, meta['channels'], -1, -1)
+            if xt.shape[-1] != meta['size']: xt = F.interpolate(xt, size=(meta['size'],)*2, mode='bilinear', align_corners=False)
+            mean, std = (torch.tensor(meta[k], device=x.device).view(1, -1, 1, 1) for k in ('mean', 'std'))
+            probs.append((self.run_teacher(model, (xt - mean)/std).float()/self.T).softmax(1))
+        return torch.stack(probs).mean(0)
+
+    def after_loss(self):
+        with torch.no_grad(): target = self.teacher_probs(self.xb[0])
+        kl = F.kl_div(F.log_softmax(self.pred.float()/self.T, 1), target, reduction='batchmean') * self.T**2
+        self.learn.loss_grad = (1 - self.weight)*self.loss_grad + self.weight*kl
+        self.learn.loss = self.learn.loss_grad.detach().clone()
+
+
 # %% ../nbs/04a_train.ipynb #b79ee34c
 class Checkpoint(Callback):
     "After each epoch, save to `path` what `train_model(resume=True)` needs to continue: weights, optimizer, progress"
@@ -298,6 +339,7 @@ def train_model(cfg:TrainConfig, data:FERData|None=None, source=None, out=None, 
     learn = config_learner(cfg, dls)
     previous = warm_start(learn, cfg) if cfg.init else None
     if cfg.mixed_precision: use_mixed_precision(learn)
+    if cfg.teachers: learn.add_cb(Distillation(cfg.teachers, cfg.distill_weight, cfg.temperature))  # before timing: it costs
     planned = cfg.epochs
     state = read_checkpoint(out, cfg) if resume else None
     if state: cfg.epochs = state['config']['epochs']

@@ -84,6 +84,9 @@ def test_concurrent_requests(client):
     with ThreadPoolExecutor(max_workers=20) as ex:
         results = list(ex.map(lambda _: _predict(client, EXAMPLES/'astronaut.png', timeout=90), range(20)))
     assert [r[1]['label'] for r in results] == ['happy'] * 20
+    from PIL import Image
+    for annotated, *_ in results:  # each picture arrived whole (identical outputs must not clobber each other)
+        with Image.open(annotated) as im: im.load(); assert im.size == (512, 512)
 
 def test_browser(server):
     if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')

@@ -60,3 +60,13 @@ def test_ensemble_figure_comes_from_results_json():
     m = json.loads((ROOT/'results'/'evaluate_ensemble_tta_all.json').read_text())
     assert m['model'] == ['app/models/default', 'app/models/cnn_aug_64'] and m['split'] == 'valid'
     assert f"reach **{m['accuracy']:.1%}** validation accuracy" in norm(README.read_text(encoding='utf-8'))
+
+def test_distilled_figures_come_from_results_json():
+    "The README's figures for the distilled model are the ones its run recorded, and the model it names ships"
+    r = json.loads((ROOT/'results'/'cnn_aug_kd.json').read_text())
+    assert r['config']['teachers'] == ['app/models/default', 'app/models/cnn_aug_64'] and r['arch'] == 'cnn_aug'
+    shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
+    assert shipped['valid_accuracy'] == r['valid_accuracy']
+    text = norm(README.read_text(encoding='utf-8'))
+    assert (f"reach **{r['valid_accuracy']:.1%}** alone and **{r['valid_tta_accuracy']:.1%}** with fastai's TTA, "
+            f"macro F1 {r['valid_macro_f1']:.3f}") in text
