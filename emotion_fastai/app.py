@@ -159,11 +159,12 @@ def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|Non
     "Write RGB array `img` to a new JPEG file in `folder`, removing files older than `max_age` seconds; its path"
     if img is None: return None
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob('*.jpg'):
+    for name in sorted(os.listdir(folder)):  # oldest first: names start with their creation time
         try:
-            if time.time() - old.stat().st_mtime > max_age: old.unlink()
+            if time.time() - os.stat(folder/name).st_mtime <= max_age: break
+            os.unlink(folder/name)
         except FileNotFoundError: pass  # removed by a concurrent request
-    fd, path = tempfile.mkstemp(suffix='.jpg', dir=folder)
+    fd, path = tempfile.mkstemp(prefix=f'{time.time_ns()}-', suffix='.jpg', dir=folder)
     with os.fdopen(fd, 'wb') as f: Image.fromarray(np.ascontiguousarray(img)).save(f, format='JPEG', quality=quality)
     return path
 

@@ -23,10 +23,10 @@ from .train import RECIPES, ModelDirError, load_model, score, load_results, run_
 from .transfer import ARCHS
 
 # %% auto #0
-__all__ = ['TTA_VIEWS', 'CAM_METHODS', 'choose_split', 'split_label', 'eval_data', 'prepare', 'tta_views', 'inference_copy',
-           'fast_forward', 'predict_views', 'predict_arrays', 'eval_learner', 'model_targets', 'load_models',
-           'evaluate_model', 'per_class_table', 'format_report', 'plot_confusion', 'plot_per_class', 'top_confusions',
-           'cam_layer', 'cam_maps', 'gradcam', 'overlay_cam', 'plot_gradcam_grid', 'comparison_table',
+__all__ = ['TTA_VIEWS', 'CAM_METHODS', 'choose_split', 'split_label', 'eval_data', 'model_input', 'prepare', 'tta_views',
+           'inference_copy', 'fast_forward', 'predict_views', 'predict_arrays', 'eval_learner', 'model_targets',
+           'load_models', 'evaluate_model', 'per_class_table', 'format_report', 'plot_confusion', 'plot_per_class',
+           'top_confusions', 'cam_layer', 'cam_maps', 'gradcam', 'overlay_cam', 'plot_gradcam_grid', 'comparison_table',
            'plot_comparison', 'evaluate_command']
 
 # %% ../nbs/05_evaluation.ipynb #a7b7e0fe
@@ -67,15 +67,19 @@ def _faces(images) -> np.ndarray:
     if a.ndim != 3: raise ValueError(f"Expected faces of shape (N, H, W), got an array of shape {np.shape(images)}")
     return np.clip(a, 0, 255).astype(np.uint8) if a.dtype != np.uint8 else a
 
-def prepare(images, meta:dict) -> torch.Tensor:
-    "(N,H,W) uint8 faces → the normalised (N, channels, size, size) float tensor a saved model takes"
-    x = torch.from_numpy(np.array(_faces(images), dtype=np.uint8)).float().div_(255).unsqueeze(1)  # a copy: any strides
+def model_input(x:torch.Tensor, meta:dict) -> torch.Tensor:
+    "(N,C,H,W) float images in [0,1] → the normalised (N, channels, size, size) tensor a saved model takes"
+    if x.shape[1] != meta['channels']: x = x.mean(1, keepdim=True).expand(-1, meta['channels'], -1, -1)
     size = meta['size']
     if tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=x.shape[-1] > size)
-    x = x.expand(-1, meta['channels'], -1, -1)
-    mean, std = (torch.tensor(meta[k], dtype=torch.float32).view(1, -1, 1, 1) for k in ('mean', 'std'))
+    mean, std = (torch.tensor(meta[k], dtype=torch.float32, device=x.device).view(1, -1, 1, 1) for k in ('mean', 'std'))
     return (x - mean) / std
+
+def prepare(images, meta:dict) -> torch.Tensor:
+    "(N,H,W) uint8 faces → the normalised (N, channels, size, size) float tensor a saved model takes"
+    x = torch.from_numpy(np.array(_faces(images), dtype=np.uint8)).float().div_(255).unsqueeze(1)  # a copy: any strides
+    return model_input(x, meta)
 
 # %% ../nbs/05_evaluation.ipynb #aef11231
 def _zoom(x, scale=0.9):

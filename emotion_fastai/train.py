@@ -258,26 +258,24 @@ class Distillation(Callback):
     "Knowledge distillation: add the gap between the student's and the averaged teachers' softened predictions to the loss"
     run_valid = False
     def __init__(self, teachers, weight=0.5, temperature=2.):
-        self.dirs,self.weight,self.T = [str(t) for t in L(teachers)],weight,temperature
-        for d in self.dirs:
-            if read_model_meta(d)['classes'] != list(CLASSES):
+        from emotion_fastai.evaluate import inference_copy  # evaluate imports this module
+        self.weight,self.T,self.teachers = weight,temperature,[]
+        for d in L(teachers):
+            model, meta = load_model(d)
+            if meta['classes'] != list(CLASSES):
                 raise ModelDirError(f"The teacher {d} predicts other classes than {list(CLASSES)}: it cannot teach this model.")
+            self.teachers.append((inference_copy(model).requires_grad_(False), meta))
 
     def before_fit(self):
-        from emotion_fastai.evaluate import inference_copy, fast_forward  # evaluate imports this module
-        self.run_teacher = fast_forward
-        self.teachers = [(inference_copy(m).requires_grad_(False), meta) for m, meta in (load_model(d, self.dls.device) for d in self.dirs)]
+        for model, _ in self.teachers: model.to(self.dls.device)
         self.mean, self.std = (torch.tensor(v, device=self.dls.device).view(1, -1, 1, 1) for v in _norm_stats(self.dls))
 
     def teacher_probs(self, x) -> torch.Tensor:
         "The teachers' averaged softened probabilities for batch `x` (normalised for the student), each fed as it was trained"
-        x, probs = x.float()*self.std + self.mean, []
-        for model, meta in self.teachers:
-            xt = x if x.shape[1] == meta['channels'] else x.mean(1, keepdim=True).expand(-1, meta['channels'], -1, -1)
-            if xt.shape[-1] != meta['size']: xt = F.interpolate(xt, size=(meta['size'],)*2, mode='bilinear', align_corners=False)
-            mean, std = (torch.tensor(meta[k], device=x.device).view(1, -1, 1, 1) for k in ('mean', 'std'))
-            probs.append((self.run_teacher(model, (xt - mean)/std).float()/self.T).softmax(1))
-        return torch.stack(probs).mean(0)
+        from emotion_fastai.evaluate import fast_forward, model_input
+        x = x.float()*self.std + self.mean
+        return torch.stack([(fast_forward(model, model_input(x, meta)).float()/self.T).softmax(1)
+                            for model, meta in self.teachers]).mean(0)
 
     def after_loss(self):
         with torch.no_grad(): target = self.teacher_probs(self.xb[0])
