@@ -70,3 +70,6 @@ def test_distilled_figures_come_from_results_json():
     text = norm(README.read_text(encoding='utf-8'))
     assert (f"reach **{r['valid_accuracy']:.1%}** alone and **{r['valid_tta_accuracy']:.1%}** with fastai's TTA, "
             f"macro F1 {r['valid_macro_f1']:.3f}") in text
+    r2 = json.loads((ROOT/'results'/'cnn_aug_kd2.json').read_text())
+    assert r2['config']['init'] == 'app/models/cnn_aug_kd' and 'app/models/cnn_aug_kd' in r2['config']['teachers']
+    assert f"back to **{r2['valid_accuracy']:.1%}** ({r2['valid_tta_accuracy']:.1%} with TTA)" in text
