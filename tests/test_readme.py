@@ -73,3 +73,7 @@ def test_distilled_figures_come_from_results_json():
     r2 = json.loads((ROOT/'results'/'cnn_aug_kd2.json').read_text())
     assert r2['config']['init'] == 'app/models/cnn_aug_kd' and 'app/models/cnn_aug_kd' in r2['config']['teachers']
     assert f"back to **{r2['valid_accuracy']:.1%}** ({r2['valid_tta_accuracy']:.1%} with TTA)" in text
+    r3 = json.loads((ROOT/'results'/'cnn_aug_kds.json').read_text())
+    assert r3['config']['init'] is None and r3['config']['teachers'] == r['config']['teachers'] and r3['epochs'] == 30
+    assert (f"reached **{r3['valid_accuracy']:.1%}** ({r3['valid_tta_accuracy']:.1%} with TTA), "
+            f"macro F1 {r3['valid_macro_f1']:.3f}") in text
