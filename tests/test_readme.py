@@ -55,25 +55,62 @@ def test_results_figures_come_from_results_json():
     d = json.loads((ROOT/'app'/'models'/'default'/'results.json').read_text())
     assert f"{d['model_bytes']/2**20:.1f} MB" in text and d['arch'] == 'cnn_aug'
 
-def test_ensemble_figure_comes_from_results_json():
-    "The README's ensemble accuracy is the one recorded by `emotion-fastai evaluate` in results/"
-    m = json.loads((ROOT/'results'/'evaluate_ensemble_tta_all.json').read_text())
-    assert m['model'] == ['app/models/default', 'app/models/cnn_aug_64'] and m['split'] == 'valid'
-    assert f"reach **{m['accuracy']:.1%}** validation accuracy" in norm(README.read_text(encoding='utf-8'))
+# The README's table of experiments beyond the four: (label, results/<name>.json, four-view record or None)
+BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_aug', 'default'),
+          ("mixup: 15 more epochs with `--mixup 0.4`", 'cnn_aug_mixup', None),
+          ("progressive resizing: 10 more epochs at 64 px", 'cnn_aug_64', 'cnn_aug_64'),
+          ("distillation: 9 more epochs, the two above as teachers", 'cnn_aug_kd', 'cnn_aug_kd'),
+          ("the same distillation with seed 7 instead of 42", 'cnn_aug_kd_seed7', 'cnn_aug_kd_seed7'),
+          ("a second round: 8 more epochs, the distilled model a third teacher", 'cnn_aug_kd2', 'cnn_aug_kd2'),
+          ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds')]
 
-def test_distilled_figures_come_from_results_json():
-    "The README's figures for the distilled model are the ones its run recorded, and the model it names ships"
-    r = json.loads((ROOT/'results'/'cnn_aug_kd.json').read_text())
-    assert r['config']['teachers'] == ['app/models/default', 'app/models/cnn_aug_64'] and r['arch'] == 'cnn_aug'
+def four_views(name):
+    "The four-view accuracy `emotion-fastai evaluate --tta all` recorded in results/evaluate_<name>_tta_all.json"
+    m = json.loads((ROOT/'results'/f'evaluate_{name}_tta_all.json').read_text())
+    assert m['split'] == 'valid' and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip'], name
+    return m
+
+def beyond_row(label, name, views):
+    "The README's row for one experiment beyond the four, as it must read given its records"
+    r = json.loads((ROOT/'results'/f'{name}.json').read_text())
+    four = f"{four_views(views)['accuracy']:.1%}" if views else '–'
+    return (f"| {label} | {r['valid_accuracy']:.1%} | {r['valid_macro_f1']:.3f} | {r['valid_tta_accuracy']:.1%} | "
+            f"{four} | `results/{name}.json` |")
+
+def ensemble_row():
+    "The README's row for the two-model ensemble"
+    m = four_views('ensemble')
+    return f"| ensemble: the shipped model and the 64 px one, probabilities averaged | – | {m['macro_f1']:.3f} | – | {m['accuracy']:.1%} | `results/evaluate_ensemble_tta_all.json` |"
+
+def test_beyond_the_four_rows_come_from_results_json():
+    "Every figure in the README's table of experiments beyond the four is the one its run or evaluation recorded"
+    text = README.read_text(encoding='utf-8')
+    for row in BEYOND: assert beyond_row(*row) in text, f"README's row differs from its records: {beyond_row(*row)}"
+    assert four_views('ensemble')['model'] == ['app/models/default', 'app/models/cnn_aug_64']
+    assert ensemble_row() in text, ensemble_row()
+
+def test_beyond_the_four_runs_are_what_the_rows_say():
+    "The configs behind the rows: what each run started from and learnt from"
+    cfg = {name: json.loads((ROOT/'results'/f'{name}.json').read_text())['config'] for _, name, _ in BEYOND}
+    teachers = ['app/models/default', 'app/models/cnn_aug_64']
+    assert cfg['cnn_aug_mixup']['mixup'] == 0.4 and cfg['cnn_aug_64']['size'] == 64
+    for name in ('cnn_aug_kd', 'cnn_aug_kd_seed7'):
+        assert cfg[name]['init'] == 'app/models/default' and cfg[name]['teachers'] == teachers
+    assert (cfg['cnn_aug_kd']['seed'], cfg['cnn_aug_kd_seed7']['seed']) == (42, 7)
+    recipe = lambda c: {k: v for k, v in c.items() if k not in ('seed', 'time_budget', 'planned_epochs')}
+    assert recipe(cfg['cnn_aug_kd']) == recipe(cfg['cnn_aug_kd_seed7']), "the seed-7 run must repeat the recipe exactly"
+    assert cfg['cnn_aug_kd2']['init'] == 'app/models/cnn_aug_kd' and cfg['cnn_aug_kd2']['teachers'] == teachers + ['app/models/cnn_aug_kd']
+    assert cfg['cnn_aug_kds']['init'] is None and cfg['cnn_aug_kds']['teachers'] == teachers and cfg['cnn_aug_kds']['epochs'] == 30
     shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
-    assert shipped['valid_accuracy'] == r['valid_accuracy']
+    kd = json.loads((ROOT/'results'/'cnn_aug_kd.json').read_text())
+    assert shipped['valid_accuracy'] == kd['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
+
+def kd_range(key):
+    "The range of `key` over the two seeds of the distillation recipe, as the README writes it"
+    lo, hi = sorted(json.loads((ROOT/'results'/f'{n}.json').read_text())[key] for n in ('cnn_aug_kd', 'cnn_aug_kd_seed7'))
+    return f"{lo:.1%}–{hi:.1%}"
+
+def test_distillation_seed_ranges_come_from_results_json():
+    "The README's summary of the two seeds quotes the ranges their records hold"
     text = norm(README.read_text(encoding='utf-8'))
-    assert (f"reach **{r['valid_accuracy']:.1%}** alone and **{r['valid_tta_accuracy']:.1%}** with fastai's TTA, "
-            f"macro F1 {r['valid_macro_f1']:.3f}") in text
-    r2 = json.loads((ROOT/'results'/'cnn_aug_kd2.json').read_text())
-    assert r2['config']['init'] == 'app/models/cnn_aug_kd' and 'app/models/cnn_aug_kd' in r2['config']['teachers']
-    assert f"back to **{r2['valid_accuracy']:.1%}** ({r2['valid_tta_accuracy']:.1%} with TTA)" in text
-    r3 = json.loads((ROOT/'results'/'cnn_aug_kds.json').read_text())
-    assert r3['config']['init'] is None and r3['config']['teachers'] == r['config']['teachers'] and r3['epochs'] == 30
-    assert (f"reached **{r3['valid_accuracy']:.1%}** ({r3['valid_tta_accuracy']:.1%} with TTA), "
-            f"macro F1 {r3['valid_macro_f1']:.3f}") in text
+    assert f"reaches {kd_range('valid_accuracy')} alone and {kd_range('valid_tta_accuracy')} with fastai's TTA" in text
