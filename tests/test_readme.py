@@ -1,5 +1,6 @@
 "README.md must be in step with its source, nbs/index.ipynb (regenerate it with `python tests/make_readme.py`)"
 import json, re
+from functools import cache
 from pathlib import Path
 
 from emotion_fastai.train import run_totals
@@ -18,6 +19,11 @@ def markdown_cells():
     return [norm(''.join(c['source'])) for c in nb['cells'] if c['cell_type'] == 'markdown' and ''.join(c['source']).strip()]
 
 def readme(): return norm(README.read_text(encoding='utf-8'))
+
+@cache
+def record(name):
+    "The saved record results/<name>.json, read once"
+    return json.loads((ROOT/'results'/f'{name}.json').read_text())
 
 def test_index_starts_with_title_and_summary():
     cells = markdown_cells()
@@ -41,7 +47,7 @@ def test_readme_sections():
 
 def results_row(arch):
     "The README's results row for `arch`, as it must read given results/<arch>.json"
-    r = json.loads((ROOT/'results'/f'{arch}.json').read_text())
+    r = record(arch)
     tta = f"{r['valid_tta_accuracy']:.1%}" if r.get('valid_tta_accuracy') is not None else '–'
     t = run_totals(r)  # a model trained further counts all its runs
     return (f"| {arch} | {r['valid_accuracy']:.1%} | {tta} | {r['valid_macro_f1']:.3f} | {t['epochs_text']} | "
@@ -66,13 +72,13 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
 
 def four_views(name):
     "The four-view accuracy `emotion-fastai evaluate --tta all` recorded in results/evaluate_<name>_tta_all.json"
-    m = json.loads((ROOT/'results'/f'evaluate_{name}_tta_all.json').read_text())
+    m = record(f'evaluate_{name}_tta_all')
     assert m['split'] == 'valid' and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip'], name
     return m
 
 def beyond_row(label, name, views):
     "The README's row for one experiment beyond the four, as it must read given its records"
-    r = json.loads((ROOT/'results'/f'{name}.json').read_text())
+    r = record(name)
     four = f"{four_views(views)['accuracy']:.1%}" if views else '–'
     return (f"| {label} | {r['valid_accuracy']:.1%} | {r['valid_macro_f1']:.3f} | {r['valid_tta_accuracy']:.1%} | "
             f"{four} | `results/{name}.json` |")
@@ -92,7 +98,7 @@ def test_beyond_the_four_rows_come_from_results_json():
 
 def test_beyond_the_four_runs_are_what_the_rows_say():
     "The configs behind the rows: what each run started from and learnt from"
-    cfg = {name: json.loads((ROOT/'results'/f'{name}.json').read_text())['config'] for _, name, _ in BEYOND}
+    cfg = {name: record(name)['config'] for _, name, _ in BEYOND}
     teachers = ['app/models/default', 'app/models/cnn_aug_64']
     assert cfg['cnn_aug_mixup']['mixup'] == 0.4 and cfg['cnn_aug_64']['size'] == 64
     for name in ('cnn_aug_kd', 'cnn_aug_kd_seed7'):
@@ -103,12 +109,11 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert cfg['cnn_aug_kd2']['init'] == 'app/models/cnn_aug_kd' and cfg['cnn_aug_kd2']['teachers'] == teachers + ['app/models/cnn_aug_kd']
     assert cfg['cnn_aug_kds']['init'] is None and cfg['cnn_aug_kds']['teachers'] == teachers and cfg['cnn_aug_kds']['epochs'] == 30
     shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
-    kd = json.loads((ROOT/'results'/'cnn_aug_kd.json').read_text())
-    assert shipped['valid_accuracy'] == kd['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
+    assert shipped['valid_accuracy'] == record('cnn_aug_kd')['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
 
 def kd_range(key):
     "The range of `key` over the two seeds of the distillation recipe, as the README writes it"
-    lo, hi = sorted(json.loads((ROOT/'results'/f'{n}.json').read_text())[key] for n in ('cnn_aug_kd', 'cnn_aug_kd_seed7'))
+    lo, hi = sorted(record(n)[key] for n in ('cnn_aug_kd', 'cnn_aug_kd_seed7'))
     return f"{lo:.1%}–{hi:.1%}"
 
 def test_distillation_seed_ranges_come_from_results_json():
