@@ -11,7 +11,7 @@ import argparse, json, os, platform, time
 import torch
 from fastai.vision.all import Callback, CrossEntropyLossFlat, DataLoaders, Learner
 from emotion_fastai.models import fer_cnn
-from emotion_fastai.train import cpu_has_bf16, use_mixed_precision
+from emotion_fastai.callbacks import cpu_has_bf16, use_mixed_precision
 
 N_TRAIN = 28_709  # FER2013 Training images
 

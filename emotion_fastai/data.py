@@ -25,7 +25,7 @@ __all__ = ['CLASSES', 'CSV_CODES', 'USAGE_SPLITS', 'SPLITS', 'IMG_SIZE', 'DATA_E
            'extract_archive', 'find_source', 'decode_image', 'FERData', 'count_table', 'plot_counts', 'split_of',
            'folder_items', 'read_fer_csv', 'to_fer_csv', 'save_npz', 'load_npz', 'is_quick', 'sample', 'load_fer',
            'synthetic_face', 'make_fixture', 'default_source', 'download_fer2013', 'resolve_source', 'fer_block',
-           'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders']
+           'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders', 'norm_stats']
 
 # %% ../nbs/00_data.ipynb #3273c39e
 CLASSES = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
@@ -443,3 +443,9 @@ def fer_dataloaders(data:FERData, channels=1, size=IMG_SIZE, bs=128, aug=None, s
                   Normalize.from_stats(*ifnone(stats, data_stats(data, channels)))]
     block = fer_block(data, channels, batch_tfms=batch_tfms, dl_type=CachedDL)
     return block.dataloaders(data, bs=bs, device=device, data=data, channels=channels, **kwargs)
+
+# %% ../nbs/00_data.ipynb #1b73ca39
+def norm_stats(dls:DataLoaders) -> tuple:
+    "The mean and std of the `Normalize` in `dls`'s batch pipeline, as lists"
+    norm = [t for t in dls.after_batch.fs if isinstance(t, Normalize)][0]
+    return norm.mean.flatten().tolist(), norm.std.flatten().tolist()

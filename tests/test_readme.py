@@ -3,7 +3,7 @@ import json, re
 from functools import cache
 from pathlib import Path
 
-from emotion_fastai.train import run_totals
+from emotion_fastai.results import run_totals
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX, README = ROOT/'nbs'/'index.ipynb', ROOT/'README.md'

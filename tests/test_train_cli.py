@@ -1,5 +1,5 @@
 "End to end: `emotion-fastai train` killed mid-run, then resumed from its checkpoint with `--resume`"
-import json, re, shutil, signal, subprocess, sys, time
+import json, re, signal, subprocess, time
 from pathlib import Path
 
 import pytest
@@ -10,17 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 12
 
 
-@pytest.fixture(autouse=True)
-def scratch_cache(tmp_path, monkeypatch):
-    "Keep the decoded fixture out of the real cache"
-    monkeypatch.setenv('EMOTION_FASTAI_CACHE', str(tmp_path/'cache'))
-
-
-def _cmd(*args):
-    "`emotion-fastai ARGS` (the installed command, else the same entry point through this Python)"
-    exe = [shutil.which('emotion-fastai')] if shutil.which('emotion-fastai') else [
-        sys.executable, '-c', 'from emotion_fastai.cli import main; main()']
-    return [*exe, *map(str, args)]
+pytestmark = pytest.mark.usefixtures('scratch_cache')
 
 
 def _epochs_done(out):
@@ -34,10 +24,10 @@ def _trained_epochs(stdout):
     return [int(m[1]) for m in rows if m]
 
 
-def test_killed_run_resumes(tmp_path):
+def test_killed_run_resumes(tmp_path, cli_cmd):
     data, out = make_fixture(tmp_path/'kaggle', n_train=5, n_test=1), tmp_path/'model'
     train = ['train', '--arch', 'cnn', '--data', data, '--epochs', EPOCHS, '--bs', 8, '--lr', 1e-3, '--out', out]
-    run = subprocess.Popen(_cmd(*train), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    run = subprocess.Popen(cli_cmd(*train), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
     deadline = time.time() + 300
     while _epochs_done(out) < 2 and run.poll() is None and time.time() < deadline: time.sleep(0.02)
     run.send_signal(signal.SIGKILL); run.wait()
@@ -45,14 +35,14 @@ def test_killed_run_resumes(tmp_path):
     assert 2 <= done < EPOCHS and not (out/'results.json').exists(), 'the run was not stopped mid-way'
     saved = json.loads((out/'checkpoint.json').read_text())
 
-    again = subprocess.run(_cmd(*train), capture_output=True, text=True, cwd=ROOT)
+    again = subprocess.run(cli_cmd(*train), capture_output=True, text=True, cwd=ROOT)
     assert again.returncode == 2 and 'unfinished run' in again.stderr and '--resume' in again.stderr
-    other = subprocess.run(_cmd(*train[:-4], '--lr', 0.1, '--out', out, '--resume'), capture_output=True, text=True, cwd=ROOT)
+    other = subprocess.run(cli_cmd(*train[:-4], '--lr', 0.1, '--out', out, '--resume'), capture_output=True, text=True, cwd=ROOT)
     assert other.returncode == 2 and 'lr=0.001 there, 0.1 here' in other.stderr
 
-    resumed = subprocess.run(_cmd(*train, '--resume'), capture_output=True, text=True, cwd=ROOT)
+    resumed = subprocess.run(cli_cmd(*train, '--resume'), capture_output=True, text=True, cwd=ROOT)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert _trained_epochs(resumed.stdout) == list(range(done, EPOCHS))
+    assert _trained_epochs(resumed.stderr) == list(range(done, EPOCHS))  # progress goes to stderr
     res = json.loads((out/'results.json').read_text())
     assert res['epochs'] == EPOCHS and len(res['history']) == EPOCHS
     assert all(h['train_loss'] > 0 for h in res['history'])  # every epoch trained on some batches
@@ -60,8 +50,8 @@ def test_killed_run_resumes(tmp_path):
     assert not list(out.glob('checkpoint*'))
 
 
-def test_resume_needs_a_checkpoint(tmp_path):
+def test_resume_needs_a_checkpoint(tmp_path, cli_cmd):
     data = make_fixture(tmp_path/'kaggle', n_train=1, n_test=1)
-    r = subprocess.run(_cmd('train', '--arch', 'cnn', '--data', data, '--epochs', 1, '--out', tmp_path/'m', '--resume'),
+    r = subprocess.run(cli_cmd('train', '--arch', 'cnn', '--data', data, '--epochs', 1, '--out', tmp_path/'m', '--resume'),
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and 'No checkpoint' in r.stderr
