@@ -35,6 +35,7 @@ def _train(args):
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta, resume=args.resume,
                          started=args.started, log=lambda msg: print(f'emotion-fastai train: {msg}', file=sys.stderr))
+    if res is None: return  # another process of a data-parallel run: the main one reports
     print(f"{res['arch']}: valid accuracy {res['valid_accuracy']:.4f}, macro F1 {res['valid_macro_f1']:.4f}, "
           f"{res['epochs']} epochs in {res['wall_seconds']:.0f}s on {res['hardware']['summary']}"
           + (f" (stopped by the {res['stopped']})" if res['stopped'] else '') + f"; saved to {args.out}", file=args.stdout)
@@ -130,3 +131,6 @@ def main(argv=None):
     except (FERDataError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
         print(f'emotion-fastai {args.command}: error: {e}', file=sys.stderr)
         sys.exit(2)
+
+# %% ../nbs/10_cli.ipynb #954cb3df
+if __name__ == '__main__': main()

@@ -65,6 +65,7 @@ def extract_archive(path, dest=None) -> Path:
     tmp = dest.with_name(f'{dest.name}.partial-{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    print(f'extracting {path.name} once into {dest.parent} ...', flush=True)
     try:
         if path.suffix.lower() == '.zip':
             with zipfile.ZipFile(path) as z: z.extractall(tmp)
@@ -260,7 +261,9 @@ def to_fer_csv(data:FERData, path) -> Path:
 # %% ../nbs/00_data.ipynb #7dc752e9
 def _decode_folder(root) -> FERData:
     df = folder_items(root)
-    images = np.stack([decode_image(p) for p in progress_bar(df.path.tolist(), leave=False)])
+    bar = progress_bar(df.path.tolist(), leave=False)
+    bar.comment = 'decoding the images once (cached for the next run)'
+    images = np.stack([decode_image(p) for p in bar])
     return FERData(images, [CLASSES.index(l) for l in df.label], df.split, df.path.map(lambda p: Path(p).name), root)
 
 def _source_key(source, kind, path) -> str:

@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/train.html.md"""
 
 # %% ../nbs/06_train.ipynb #3a55d00b
 from __future__ import annotations
-import json, os, pickle, platform, sys, time
+import hashlib, json, os, pickle, platform, sys, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from .saved_model import MODEL_ARCHS, ModelDirError, save_model, read_model_meta
 from .metrics import score
 from .callbacks import (use_mixed_precision, WeightAveraging, Distillation, Checkpoint, read_checkpoint,
                                       recorder_history, TimeBudget)
+from .distributed import (n_processes, is_main_process, main_process_first, from_main_process,
+                                        process_device, data_parallel, gather, split_batch)
 
 # %% auto #0
 __all__ = ['RECIPES', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'warm_start', 'train_model']
@@ -81,12 +83,12 @@ def _init_stats(cfg):
     meta = read_model_meta(cfg.init)
     return meta['mean'], meta['std']
 
-def config_dls(cfg:TrainConfig, data:FERData, device=None):
-    "The `DataLoaders` a config trains on"
+def config_dls(cfg:TrainConfig, data:FERData, device=None, bs=None):
+    "The `DataLoaders` a config trains on (batches of `bs`, default `cfg.bs`)"
     stats = (imagenet_stats if cfg.pretrained else
              _init_stats(cfg) if cfg.init else data_stats(data, cfg.channels))
     aug = fer_augmentations() if cfg.aug else None
-    return fer_dataloaders(data, channels=cfg.channels, size=cfg.size, bs=cfg.bs, aug=aug, stats=stats, device=device)
+    return fer_dataloaders(data, channels=cfg.channels, size=cfg.size, bs=bs or cfg.bs, aug=aug, stats=stats, device=device)
 
 def config_learner(cfg:TrainConfig, dls) -> Learner:
     "A `Learner` for `cfg.arch` on `dls`, with our loss and metrics"
@@ -106,16 +108,16 @@ class _BatchTimer(Callback):
             self.times.append(time.perf_counter())
 
 def epoch_seconds(learn:Learner, n_batches=30) -> float:
-    "Estimated seconds for one epoch (training and validation), from timing `n_batches` training batches"
+    "Estimated seconds for one epoch (training and validation): from timing `n_batches` training batches, or a whole epoch if it is not much longer"
     state = {k: v.clone() for k, v in learn.model.state_dict().items()}
     n = len(learn.dls.train)
-    timer = _BatchTimer()
+    whole, timer, t0 = n <= n_batches + 5, _BatchTimer(), time.perf_counter()
     with learn.no_logging(), learn.no_bar():
-        learn.fit(1, lr=1e-9, cbs=[timer, ShortEpochCallback(pct=min(1, (n_batches+5)/n))])
+        learn.fit(1, lr=1e-9, cbs=[timer, *([] if whole else [ShortEpochCallback(pct=(n_batches+5)/n)])])
+    seconds = time.perf_counter() - t0
     learn.model.load_state_dict(state); learn.opt = None
-    t = np.diff(timer.times[5:]) if len(timer.times) > 6 else np.diff(timer.times)
-    per_batch = float(np.median(t)) if len(t) else 0.
-    return per_batch * (n + len(learn.dls.valid) / 3)
+    if whole: return seconds
+    return float(np.median(np.diff(timer.times[5:]))) * (n + len(learn.dls.valid) / 3)
 
 # %% ../nbs/06_train.ipynb #219cbba7
 def _versions() -> dict:
@@ -169,9 +171,22 @@ def _plan_epochs(cfg, learn, started, log) -> int:
     log(f"measuring the speed of training on a few batches (the time budget is {cfg.time_budget:.0f}s)...")
     est, left = epoch_seconds(learn), cfg.time_budget - (time.time() - started)
     epochs = int(max(1, min(cfg.epochs, left // max(est, 1e-6))))
-    log(f"{time.time() - started:.0f}s spent on data and the speed test; about {est:.0f}s an epoch, so {epochs} epoch(s)"
+    log(f"{time.time() - started:.0f}s spent on data and the speed test; about {est:.1f}s an epoch, so {epochs} epoch(s)"
         + (f" of the recipe's {cfg.epochs}" if epochs < cfg.epochs else ''))
     return epochs
+
+def _command() -> str|None:
+    "The `emotion-fastai` command line that started this run (also under `accelerate launch -m emotion_fastai.cli`)"
+    cli = Path(sys.argv[0]).name == 'emotion-fastai' or Path(sys.argv[0]).match('emotion_fastai/cli.py')
+    return ' '.join(['emotion-fastai', *sys.argv[1:]]) if cli else None
+
+def _processes_summary(learn, samples) -> dict:
+    "How the processes of a data-parallel run shared the work, and whether they ended with the same weights"
+    sd = learn.model.state_dict()
+    digest = hashlib.sha1(b''.join(sd[k].detach().cpu().numpy().tobytes() for k in sorted(sd))).hexdigest()
+    digests = gather(digest)
+    return dict(backend=torch.distributed.get_backend(), samples_per_process=gather(samples),
+                weights_agree=len(set(digests)) == 1)
 
 def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget, ...
                 data:FERData|None=None, # the data, already loaded
@@ -186,12 +201,14 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
                 log=None, # called with a line of progress (e.g. to print it); default: silent
                ) -> tuple:
     "Train `cfg`, save the model to `out` if given; returns `(learn, results)`"
-    started, log = started or time.time(), log or (lambda msg: None)
+    started, log = started or time.time(), (log if log and is_main_process() else lambda msg: None)
     _check_resume(cfg, out, resume)
     set_seed(cfg.seed, reproducible=not torch.cuda.is_available())
-    data = data if data is not None else load_fer(source, quick=cfg.quick)
+    with main_process_first():  # under a launcher, the main process decodes into the cache, then the others read it
+        data = data if data is not None else load_fer(source, quick=cfg.quick)
     if cfg.quick and len(data) > 2000: data = sample(data)
-    dls = config_dls(cfg, data, device=device)
+    bs = split_batch(cfg.bs)  # each process's share of the batch: the effective batch and the learning rate stay cfg's
+    dls = config_dls(cfg, data, device=device or process_device(), bs=bs)
     learn = config_learner(cfg, dls)
     previous = warm_start(learn, cfg) if cfg.init else None
     if cfg.mixed_precision: use_mixed_precision(learn)
@@ -199,7 +216,7 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
     planned = cfg.epochs
     state = read_checkpoint(out, cfg) if resume else None
     if state: cfg.epochs = state['config']['epochs']
-    elif cfg.time_budget: cfg.epochs = _plan_epochs(cfg, learn, started, log)
+    elif cfg.time_budget: cfg.epochs = from_main_process(_plan_epochs(cfg, learn, started, log))
     if state: _load_checkpoint(learn, out)
     start = state['epochs_done'] if state else 0
     budget = TimeBudget(cfg.time_budget, started, 1 + 5*tta, log) if cfg.time_budget and not cfg.pretrained else None
@@ -207,11 +224,15 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
            *([] if out is None or cfg.pretrained else [Checkpoint(out, cfg, state)]), *([budget] if budget else [])]
     log(f"training {cfg.arch} for {cfg.epochs} epochs" + (f", from epoch {start + 1}" if start else ''))
     t0 = time.time()
-    if cfg.pretrained: fit_pretrained(learn, cfg.epochs, cfg.lr, cfg.freeze_epochs)
-    elif cfg.swa:
-        average = torch.load(Path(out)/'checkpoint_average.pth', weights_only=True) if state else None
-        learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)
-    else: learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs, start_epoch=start)
+    with data_parallel(learn):
+        if cfg.pretrained: fit_pretrained(learn, cfg.epochs, cfg.lr, cfg.freeze_epochs)
+        elif cfg.swa:
+            average = torch.load(Path(out)/'checkpoint_average.pth', weights_only=True) if state else None
+            learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)
+        else: learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs, start_epoch=start)
+        samples = learn.data_parallel.samples if n_processes() > 1 else None
+    distributed = _processes_summary(learn, samples) if n_processes() > 1 else None
+    if not is_main_process(): return learn, None  # the main process scores, saves and records
     if budget and budget.stopped: cfg.epochs = learn.n_epoch  # the schedule the budget re-planned
     seconds = time.time() - t0 + (state['seconds'] if state else 0)
     history = (state['history'] if state else []) + recorder_history(learn)[start:]  # before tta, which resets the Recorder
@@ -226,9 +247,9 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
                valid_macro_f1=sc['macro_f1'], per_class=sc['per_class'], confusion=sc['confusion'], classes=sc['classes'],
                n_params=n_params(learn.model), size=cfg.size, channels=cfg.channels,
                config={**asdict(cfg), 'planned_epochs': planned}, history=history,
-               versions=_versions(), hardware=_hardware(dls.device), command=' '.join(['emotion-fastai', *sys.argv[1:]])
-               if Path(sys.argv[0]).name == 'emotion-fastai' else None, data_source=data.source, previous=previous,
-               stopped=budget.stopped if budget else None)
+               versions=_versions(), hardware=_hardware(dls.device), command=_command(), data_source=data.source, previous=previous,
+               stopped=budget.stopped if budget else None, processes=n_processes(), batch_size=bs,
+               effective_batch_size=bs*n_processes(), distributed=distributed)
     if tta and cfg.aug:
         log('measuring test-time augmentation on the validation set...')
         tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
