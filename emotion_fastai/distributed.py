@@ -42,7 +42,9 @@ def main_process_first():
 
 def process_device():
     "The device this process trains on under a launcher (its own GPU, or the CPU); `None` in one process"
-    return _state().device if n_processes() > 1 else None
+    if n_processes() == 1: return None
+    device = _state().device
+    return torch.device('cpu') if device.type == 'cpu' else device  # not 'cpu:0', which torch.load cannot map to
 
 def from_main_process(obj):
     "`obj` as the main process has it, in every process"

@@ -1,9 +1,10 @@
 """Data-parallel training without a GPU: two CPU processes (gloo), started by `accelerate launch`, train the quick
 subset for one epoch with the same seed; one model directory comes out, both processes hold the same weights,
 and the model loads and evaluates like any other"""
-import json, os, shutil, socket, subprocess, sys, time
+import json, os, shutil, socket, subprocess, time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from emotion_fastai.data import make_fixture
@@ -46,3 +47,29 @@ def test_two_processes_train_one_model(tmp_path):
     m = evaluate_model(out, data, split='valid', progress=False)
     assert m['n_images'] == res['n_valid'] and abs(m['accuracy'] - res['valid_accuracy']) < 1e-9
     print(f"two CPU processes, one epoch of {n_train} images: {seconds:.1f}s, samples per process {d['samples_per_process']}")
+
+
+def test_a_multi_process_run_resumes(tmp_path):
+    "Killed after its first checkpoint, a two-process run carries on with `--resume` from the epoch it reached"
+    data, out = make_fixture(tmp_path/'fx', n_train=8, n_test=2), tmp_path/'cnn'
+    launch = lambda *extra: ['accelerate', 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
+                             '--main_process_port', str(_free_port()), '--mixed_precision', 'no', '--dynamo_backend', 'no',
+                             '-m', 'emotion_fastai.cli', 'train', '--arch', 'cnn', '--data', str(data), '--epochs', '12',
+                             '--bs', '16', '--lr', '1e-3', '--out', str(out), *extra]
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'CUDA_VISIBLE_DEVICES': ''}
+    run = subprocess.Popen(launch(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    deadline, done = time.time() + 300, 0
+    while done < 2 and run.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+        try: done = json.loads((out/'checkpoint.json').read_text())['epochs_done']
+        except (FileNotFoundError, json.JSONDecodeError): pass
+    for proc in [*psutil.Process(run.pid).children(recursive=True), psutil.Process(run.pid)]:  # the launcher's
+        proc.kill()  # workers run in sessions of their own, so the whole tree is killed, as a power cut would
+    run.wait()
+    done = json.loads((out/'checkpoint.json').read_text())['epochs_done']
+    assert 2 <= done < 12 and not (out/'results.json').exists(), 'the run was not stopped mid-way'
+    r = subprocess.run(launch('--resume'), capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    res = json.loads((out/'results.json').read_text())
+    assert (res['epochs'], len(res['history']), res['processes']) == (12, 12, 2)
+    assert res['distributed']['weights_agree'] and not list(out.glob('checkpoint*'))
