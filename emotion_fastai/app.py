@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/app.html.md"""
 
 # %% ../nbs/09_app.ipynb #922c5aaf
 from __future__ import annotations
-import base64, copy, json, os, tempfile, threading, time
+import base64, copy, json, os, shutil, tempfile, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +19,11 @@ import emotion_fastai
 from .inference import Predictor, ImageError, load_image, draw_faces, crop_face
 from .saved_model import read_model_meta, ModelDirError
 from .interpret import gradcam, overlay_cam
+from .video import VideoError, open_video, analyse_video, write_rows, plot_timeline, video_summary
 
 # %% auto #0
-__all__ = ['MODELS_ENV', 'INTRO', 'make_examples', 'find_models_dir', 'model_dirs', 'model_info', 'image_source', 'EmotionApp',
-           'image_file', 'build_app', 'launch']
+__all__ = ['MODELS_ENV', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'INTRO', 'make_examples', 'find_models_dir', 'model_dirs',
+           'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'launch']
 
 # %% ../nbs/09_app.ipynb #ca2c93de
 def make_examples(folder) -> list:
@@ -54,6 +55,7 @@ def find_models_dir(models_dir=None) -> Path:
         if p.is_dir(): return p
     raise ModelDirError(f"No models: pass models_dir (a folder of model directories) or set {MODELS_ENV}.")
 
+# %% ../nbs/09_app.ipynb #336a3002
 def model_dirs(models_dir=None) -> dict:
     "`{name: path}` of the model directories in `models_dir`, `default` first"
     root = find_models_dir(models_dir)
@@ -153,6 +155,46 @@ def stream(self:EmotionApp, frame, model=None) -> tuple:
     r = self.analyze(frame, model)
     return (frame if r['annotated'] is None else r['annotated']), r['probabilities']
 
+# %% ../nbs/09_app.ipynb #9d3b415d
+MAX_VIDEO_MB, MAX_VIDEO_SECONDS = 50, 120
+
+def _new_folder(root, max_age=600.) -> Path:
+    "A new folder under `root` for one request's files, after removing those older than `max_age` seconds"
+    root = Path(root); root.mkdir(parents=True, exist_ok=True)
+    for d in root.iterdir():
+        if time.time() - d.stat().st_mtime > max_age: shutil.rmtree(d, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f'{time.time_ns()}-', dir=root))
+
+# %% ../nbs/09_app.ipynb #92fd7d54
+@patch
+def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
+    "What the Video tab shows for `clip`: `annotated` (WebM), `timeline` (PNG), `table` (CSV), `summary`, `status`, `error`"
+    out = dict(annotated=None, timeline=None, table=None, summary=None, status='', error=None)
+    src, name = image_source(clip)
+    if src is None: return {**out, 'status': 'Upload a video clip.'}
+    try:
+        mb = Path(src).stat().st_size / 2**20
+        if mb > MAX_VIDEO_MB:
+            raise VideoError(f"{name} is {mb:.0f} MB, over this demo's limit of {MAX_VIDEO_MB} MB. Cut or compress it, "
+                             "or analyse it with `emotion-fastai predict MODEL FILE`, which has no limit.")
+        cap, info = open_video(src); cap.release()
+        if info['seconds'] > MAX_VIDEO_SECONDS:
+            raise VideoError(f"{name} lasts {info['seconds']:.0f} s, over this demo's limit of {MAX_VIDEO_SECONDS} s. "
+                             "Cut it, or analyse it with `emotion-fastai predict MODEL FILE`, which has no limit.")
+        pred, d = self.predictor(model), _new_folder(folder or Path(tempfile.gettempdir())/'emotion-fastai-videos')
+        rows = list(analyse_video(pred, src, fps=fps, annotate=d/'annotated.webm'))
+    except VideoError as e:
+        msg = str(e).replace(str(src), name)
+        return {**out, 'status': f'**Error:** {msg}', 'error': msg}
+    write_rows(rows, d/'faces.csv')
+    plot_timeline(rows, pred.classes, d/'timeline.png')
+    summary = video_summary(rows).reset_index()
+    frames = len({r['frame'] for r in rows})
+    status = (f"{len(summary)} face(s) over {info['seconds']:.1f} s, analysed at {fps:g} frames a second."
+              if rows else "**No face found in the clip.** Try a clip with frontal, well-lit faces.")
+    return dict(annotated=str(d/'annotated.webm'), timeline=str(d/'timeline.png'), table=str(d/'faces.csv'),
+                summary=summary, status=status, error=None)
+
 # %% ../nbs/09_app.ipynb #8e7f087c
 def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|None:
     "Write RGB array `img` to a new JPEG file in `folder`, removing files older than `max_age` seconds; its path"
@@ -170,16 +212,17 @@ def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|Non
 
 # %% ../nbs/09_app.ipynb #9064fb91
 INTRO = """# Facial emotion recognition
-Upload a photo (or use the webcam): every frontal face gets a box and one of seven emotions, read by a CNN trained
+Upload a photo or a video clip (or use the webcam): every frontal face gets a box and one of seven emotions, read by a CNN trained
 on [FER2013](https://www.kaggle.com/datasets/msambare/fer2013) with [fastai](https://docs.fast.ai). Part of the
-[emotion-fastai](https://github.com/emotion-fastai/emotion-fastai) course. Images are processed in memory and not
-kept. FER2013-trained models are about 69% accurate and reflect that data set's biases: treat the output as a demo,
+[emotion-fastai](https://github.com/emotion-fastai/emotion-fastai) course. Photos are processed in memory and not
+kept; a clip's results are kept ten minutes, for you to download, then deleted. FER2013-trained models are about 69% accurate and reflect that data set's biases: treat the output as a demo,
 not a judgement about anyone."""
 
 def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
     "The Gradio demo for the models in `models_dir` (default: `app/models`), with the images of `examples_dir` as examples"
     core = EmotionApp(models_dir, backend)
     out_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-app-'))  # the pictures we return (`image_file`)
+    video_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-videos-'))  # a folder per analysed clip
     root = find_models_dir(models_dir)
     examples_dir = Path(examples_dir) if examples_dir else root.parent/'examples'
     examples = sorted(p for p in examples_dir.glob('*') if p.suffix.lower() in ('.png', '.jpg', '.jpeg', '.webp')) \
@@ -199,6 +242,11 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
         annotated, probs = core.stream(frame, model)
         return image_file(annotated, out_dir), probs
 
+    def video(clip, model, fps):
+        r = core.video(clip, model, fps, folder=video_dir)
+        if r['error']: gr.Warning(r['error'])
+        return r['annotated'], r['timeline'], r['summary'], r['table'], r['status']
+
     with gr.Blocks(title='Facial emotion recognition') as demo:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -208,6 +256,16 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
                     if examples: gr.Examples([[str(p)] for p in examples], inputs=[photo], label='Examples')
                 with gr.Tab('Webcam (live)'):
                     webcam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='Webcam')
+                with gr.Tab('Video'):
+                    clip = gr.Video(sources=['upload'], label=f'Video clip (up to {MAX_VIDEO_MB} MB and {MAX_VIDEO_SECONDS} s)',
+                                    elem_id='clip')
+                    fps = gr.Slider(1, 10, value=5, step=1, label='Frames analysed per second')
+                    run_video = gr.Button('Analyze video', variant='primary', elem_id='analyze-video')
+                    video_status = gr.Markdown(elem_id='video-status')
+                    video_out = gr.Video(label='Faces and emotions', interactive=False)
+                    timeline = gr.Image(label='Emotions over time', type='filepath', interactive=False)
+                    summary = gr.Dataframe(label='Per face', interactive=False)
+                    table = gr.File(label='Every face in every analysed frame (CSV)', interactive=False)
                 model = gr.Dropdown([(f"{n} ({read_model_meta(d)['arch']})", n) for n, d in core.models.items()],
                                     value=core.names[0], label='Model', visible=len(core.names) > 1)
                 info = gr.Markdown(model_info(core.models[core.names[0]]))
@@ -231,6 +289,7 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
               preprocess=False, trigger_mode='always_last', api_visibility='private')
         model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]])), model, info,
                      api_visibility='private')
+        run_video.click(video, [clip, model, fps], [video_out, timeline, summary, table, video_status], api_name='video')
         webcam.stream(stream, [webcam, model], [annotated, label], stream_every=0.25,
                       show_progress='hidden', api_visibility='private')
     demo.core = core  # the logic behind the page, for tests and notebooks

@@ -34,10 +34,12 @@ class CPUMixedPrecision(Callback):
     def after_pred(self): self.learn.pred = self.pred.float()
     def after_loss(self): self.autocast.__exit__(None, None, None)
 
+# %% ../nbs/05c_callbacks.ipynb #b8d74b38
 def cpu_has_bf16() -> bool:
     "Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), so CPU mixed precision pays"
     return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
+# %% ../nbs/05c_callbacks.ipynb #89fd6791
 def use_mixed_precision(learn:Learner) -> Learner:
     "bf16 mixed precision on `learn`'s device: fastai's `to_bf16` on a GPU, `CPUMixedPrecision` where the CPU has bf16"
     if learn.dls.device.type == 'cuda': return learn.to_bf16()
@@ -113,6 +115,7 @@ class Checkpoint(Callback):
         for suffix in ('.pth', '_average.pth', '.json'):  # the progress last: it vouches for the weights
             if (f := Path(f'{new}{suffix}')).exists(): os.replace(f, self.path/f'checkpoint{suffix}')
 
+# %% ../nbs/05c_callbacks.ipynb #dde8cfa8
 def read_checkpoint(path, cfg) -> dict:
     "The progress saved by `Checkpoint` in `path`, checked to be a run of `cfg`"
     f = Path(path)/'checkpoint.json'

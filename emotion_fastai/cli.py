@@ -47,10 +47,39 @@ def _evaluate(args):
     evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs, out=args.stdout)
 
 def _predict(args):
-    "Find the faces in images and classify each"
-    from emotion_fastai.inference import predict_command
-    code = predict_command(args.model, args.images, json_out=args.json, whole_image=args.whole_image, out=args.stdout)
-    if code: sys.exit(code)
+    "Find the faces in images and videos (files or folders) and classify each"
+    import pandas as pd
+    from emotion_fastai.inference import Predictor, predict_command
+    from emotion_fastai.video import expand_inputs, is_video, file_rows, write_rows, video_summary, open_video
+    inputs = expand_inputs(args.images, args.video)
+    videos = [p for p in inputs if args.video or is_video(p)]
+    if not videos and not args.csv and not args.out and not args.annotate and not args.timeline:  # images, as a list
+        code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout)
+        if code: sys.exit(code)
+        return
+    pred, errors, shown = Predictor(args.model), [], {}
+    def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
+        now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
+        if total is None and is_video(path): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
+        if now - last > 0.5 and total:
+            done = max(row['time_s'], 1e-3) / total
+            print(f"\r{Path(path).name}: {row['time_s']:.1f} of {total:.1f} s, about {max(0, (now - t0)*(1/done - 1)):.0f} s left   ",
+                  end='', file=sys.stderr, flush=True)
+            shown[path] = (t0, now, total)
+    rows = file_rows(pred, inputs, args.video, args.fps, args.smooth, args.annotate, args.timeline, args.whole_image,
+                     errors, progress)
+    if args.csv or args.json or args.out:
+        out = args.out or args.stdout
+        n = write_rows(rows, out, 'jsonl' if args.json else 'csv')
+    else:  # a summary per file
+        table = pd.DataFrame(rows)
+        n = len(table)
+        for f, d in (table.groupby('file', sort=False) if n else []):
+            print(f"{f}:\n{video_summary(d).to_string()}\n", file=args.stdout)
+    print(f"\n{len(inputs)} input(s): {n:,} row(s) of faces" + (f"; {len(errors)} could not be read:" if errors else ""),
+          file=sys.stderr)
+    for f, e in errors: print(f"  {f}: {e}", file=sys.stderr)
+    if errors: sys.exit(1)
 
 def _app(args):
     "Start the Gradio demo"
@@ -99,10 +128,17 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
     e.add_argument('--bs', type=int, default=256, help='batch size')
     e.set_defaults(func=_evaluate)
-    r = sub.add_parser('predict', help='find the faces in images and classify each')
+    r = sub.add_parser('predict', help='find the faces in images and videos and classify each')
     r.add_argument('model', help='model directory written by `emotion-fastai train`')
-    r.add_argument('images', nargs='+', help='image files')
-    r.add_argument('--json', action='store_true', help='print the results as JSON')
+    r.add_argument('images', nargs='+', metavar='INPUT', help='image or video files, or folders of them (searched recursively)')
+    r.add_argument('--json', action='store_true', help='print the results as JSON (with videos: JSON Lines, a row per face per frame)')
+    r.add_argument('--csv', action='store_true', help='print a CSV table: a row per face (per analysed frame of a video)')
+    r.add_argument('--out', metavar='FILE', help='write the table to FILE instead of standard output (CSV, or JSON Lines with --json)')
+    r.add_argument('--video', action='store_true', help='read every input as a video, whatever its suffix')
+    r.add_argument('--fps', type=float, metavar='N', help='analyse about N frames a second of each video (default: every frame)')
+    r.add_argument('--smooth', type=int, default=1, metavar='K', help="average each face's probabilities over its last K analysed frames")
+    r.add_argument('--annotate', metavar='DIR', help='save a copy of each video with boxes and labels in DIR (WebM)')
+    r.add_argument('--timeline', metavar='DIR', help="save each video's timeline of emotions in DIR (PNG)")
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
     r.set_defaults(func=_predict)
     a = sub.add_parser('app', help='start the Gradio demo')

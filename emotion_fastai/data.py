@@ -165,6 +165,7 @@ def counts(self:FERData) -> dict:
         out[s] = {**dict(zip(CLASSES, n.tolist())), 'total': int(n.sum())}
     return out
 
+# %% ../nbs/00_data.ipynb #1acee9e5
 def count_table(data:FERData) -> pd.DataFrame:
     "The counts as a table: one row per class, one column per split"
     return pd.DataFrame(data.counts()).rename_axis('class')
@@ -281,6 +282,7 @@ def save_npz(data:FERData, path):
     np.savez(tmp, images=data.images, labels=data.labels, splits=data.splits, names=data.names, source=data.source)
     os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
 
+# %% ../nbs/00_data.ipynb #aef82e8d
 def load_npz(path) -> FERData:
     "Load a `FERData` saved by `save_npz`"
     with np.load(path) as z: return FERData(z['images'], z['labels'], z['splits'], z['names'], str(z['source']))
@@ -290,6 +292,7 @@ def is_quick() -> bool:
     "True when `EMOTION_FASTAI_QUICK` asks for the quick subset"
     return os.environ.get(QUICK_ENV, '').strip().lower() not in ('', '0', 'false', 'no')
 
+# %% ../nbs/00_data.ipynb #3de41443
 def sample(data:FERData, n_per_class=40, seed=42) -> FERData:
     "A seeded, stratified subset: at most `n_per_class` images of each class in each split"
     rng = np.random.default_rng(seed)

@@ -23,6 +23,7 @@ def n_processes() -> int:
     "How many processes train together: 1 unless started by `accelerate launch` (or `torchrun`)"
     return max(1, num_distrib())
 
+# %% ../nbs/05b_distributed.ipynb #0d00de98
 def is_main_process() -> bool:
     "Whether this is the process that writes files and prints results (rank 0)"
     return rank_distrib() == 0
@@ -40,12 +41,14 @@ def main_process_first():
     else:
         with _state().main_process_first(): yield
 
+# %% ../nbs/05b_distributed.ipynb #62201df6
 def process_device():
     "The device this process trains on under a launcher (its own GPU, or the CPU); `None` in one process"
     if n_processes() == 1: return None
     device = _state().device
     return torch.device('cpu') if device.type == 'cpu' else device  # not 'cpu:0', which torch.load cannot map to
 
+# %% ../nbs/05b_distributed.ipynb #66f026f5
 def from_main_process(obj):
     "`obj` as the main process has it, in every process"
     if n_processes() == 1: return obj
@@ -86,6 +89,7 @@ def data_parallel(learn:Learner):
     try: yield learn
     finally: learn.remove_cb(trainer); learn.add_cbs(progress)
 
+# %% ../nbs/05b_distributed.ipynb #9394167b
 def gather(obj) -> list:
     "`obj` from every process, in rank order (`[obj]` in one process)"
     if n_processes() == 1: return [obj]

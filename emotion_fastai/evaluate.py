@@ -36,6 +36,7 @@ def choose_split(data:FERData, split=None) -> str:
         raise FERDataError(f"{data.source} has no '{split}' split: it has {names} (or ask for 'all').")
     return next((s for s in ('test', 'valid') if s in names), 'all')
 
+# %% ../nbs/07_evaluation.ipynb #3121a871
 def split_label(data:FERData) -> str:
     "The name of the one split `data` holds, else 'all'"
     names = data.split_names
@@ -88,6 +89,7 @@ def predict_views(model:nn.Module, meta:dict, images, views=('plain',), bs=256, 
                 out[v, i:i+bs] = fast_forward(fast, TTA_VIEWS[name](x)).float().softmax(1).cpu().numpy()
     return out
 
+# %% ../nbs/07_evaluation.ipynb #c632985f
 def predict_arrays(model:nn.Module, meta:dict, images, bs=256, tta=False, progress=True) -> np.ndarray:
     "Class probabilities (N, classes) of (N,H,W) uint8 `images`; `tta` averages the views of `tta_views(tta)`"
     return predict_views(model, meta, images, tta_views(tta), bs, progress).mean(0)
@@ -104,6 +106,7 @@ def model_targets(data:FERData, classes) -> np.ndarray:
     "The labels of `data` as indices into a model's `classes`"
     return np.array([list(classes).index(CLASSES[l]) for l in data.labels], dtype=np.int64)
 
+# %% ../nbs/07_evaluation.ipynb #e46a210d
 def load_models(model_dirs) -> list:
     "`(model, meta)` of each model directory in `model_dirs` (one or a list); an ensemble's models must share their classes"
     dirs = L(model_dirs)
@@ -114,7 +117,14 @@ def load_models(model_dirs) -> list:
                          f"differ from {dirs[0]} ({', '.join(classes)})")
     return models
 
-def evaluate_model(model_dir, source, split=None, tta=False, bs=256, progress=True) -> dict:
+# %% ../nbs/07_evaluation.ipynb #c9aff871
+def evaluate_model(model_dir, # a model directory, or a list of them to score as an ensemble
+                   source, # FER2013 in any layout `load_fer` reads
+                   split=None, # 'train', 'valid', 'test' or 'all'; default: 'test', else 'valid', else all
+                   tta=False, # True: plain and mirrored faces; 'all': the four views of `TTA_VIEWS`
+                   bs=256, # faces per forward pass
+                   progress=True # show a progress bar
+                  ) -> dict:
     "Score the model saved in `model_dir` (a list of them: their ensemble) on `split` of `source`, with TTA if `tta`"
     dirs = L(model_dir)
     models = load_models(dirs)

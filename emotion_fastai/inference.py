@@ -192,6 +192,7 @@ def softmax(logits:np.ndarray) -> np.ndarray:
     "Row-wise softmax of a (N, classes) array"
     return scipy.special.softmax(logits, axis=1)
 
+# %% ../nbs/08_inference.ipynb #498c1789
 def face_result(box, probs, classes) -> dict:
     "One face as plain data: `box` (x,y,w,h), `label`, its `score`, and all `probabilities`"
     i = int(np.argmax(probs))
@@ -203,7 +204,11 @@ NO_FACE = "No face found. Try a frontal, well-lit face, or classify the whole im
 # %% ../nbs/08_inference.ipynb #f8a6c938
 class Predictor:
     "Load the model in `model_dir` once, then detect and classify the faces of any image"
-    def __init__(self, model_dir=None, device='cpu', backend='torch', margin=MARGIN):
+    def __init__(self, model_dir=None, # a model directory; default: `default_model_dir()`
+                 device='cpu', # where the network runs
+                 backend='torch', # 'torch', or 'onnx' for ONNX Runtime
+                 margin=MARGIN # grow each detected face box by this share of its side before cropping
+                ):
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self.model, self.meta = load_model(self.model_dir, device)
         self.device, self.backend, self.margin = torch.device(device), backend, margin
@@ -233,6 +238,7 @@ def whole_image_box(gray:np.ndarray) -> tuple:
     h, w = gray.shape[:2]; s = min(h, w)
     return ((w - s) // 2, (h - s) // 2, s, s)
 
+# %% ../nbs/08_inference.ipynb #2125a6cc
 @patch
 def faces(self:Predictor, img:np.ndarray, whole_image=False) -> tuple:
     "Boxes and model-sized grayscale crops of the faces in the RGB image `img`"
@@ -240,6 +246,7 @@ def faces(self:Predictor, img:np.ndarray, whole_image=False) -> tuple:
     boxes = [whole_image_box(gray)] if whole_image else detect_faces(gray)
     return boxes, [crop_face(gray, b, 0. if whole_image else self.margin, self.size) for b in boxes]
 
+# %% ../nbs/08_inference.ipynb #25a6d593
 @patch
 def predict(self:Predictor, src, whole_image=False) -> dict:
     "The faces in `src` (anything `load_image` reads), each with box, label and probabilities"
@@ -271,6 +278,7 @@ def export_onnx(pred:Predictor, path=None) -> Path:
     os.replace(tmp, path)
     return path
 
+# %% ../nbs/08_inference.ipynb #9f07bc2b
 def onnx_session(pred:Predictor):
     "An ONNX Runtime session for `pred`'s model"
     try: import onnxruntime as ort
@@ -279,8 +287,8 @@ def onnx_session(pred:Predictor):
     return ort.InferenceSession(str(export_onnx(pred)), opts, providers=['CPUExecutionProvider'])
 
 # %% ../nbs/08_inference.ipynb #eac9d15a
-def draw_faces(img:np.ndarray, faces, selected=None, color=(0, 200, 0), selected_color=(255, 140, 0)) -> np.ndarray:
-    "A copy of the RGB image `img` with a box and `n: label score` on each face (a result dict or its `faces`)"
+def draw_faces(img:np.ndarray, faces, selected=None, color=(0, 200, 0), selected_color=(255, 140, 0), numbers=None) -> np.ndarray:
+    "A copy of the RGB image `img` with a box and `n: label score` on each face (a result dict or its `faces`); `numbers`: each face's n (default 1, 2, ...)"
     if isinstance(faces, dict): faces = faces['faces']
     out = np.ascontiguousarray(img, dtype=np.uint8).copy()
     t = max(1, round(max(out.shape[:2]) / 320))
@@ -289,7 +297,7 @@ def draw_faces(img:np.ndarray, faces, selected=None, color=(0, 200, 0), selected
         x, y, w, h = f['box']
         c = selected_color if i == selected else color
         cv2.rectangle(out, (x, y), (x + w - 1, y + h - 1), c, t)
-        text = f"{i+1}: {f['label']} {f['score']:.0%}"
+        text = f"{numbers[i] if numbers is not None else i+1}: {f['label']} {f['score']:.0%}"
         (tw, th), base = cv2.getTextSize(text, font, scale, max(1, t // 2))
         ty = y - t if y - th - base - t >= 0 else y + h + th + base  # above the box, or below at the top edge
         cv2.rectangle(out, (x, ty - th - base), (x + tw + 2 * t, ty + base // 2), c, -1)
@@ -305,6 +313,7 @@ def expand_images(paths) -> list:
         else: out.append(p)
     return out
 
+# %% ../nbs/08_inference.ipynb #5ef0bd1e
 @patch
 def predict_files(self:Predictor, paths, whole_image=False) -> list:
     "One entry `{file, faces, message, error}` per image in `paths` (files or folders); errors never stop the batch"
@@ -330,6 +339,7 @@ def format_results(results, top=3) -> str:
             lines.append(f"  face {i+1} at x={x} y={y} {w}×{h}: " + ', '.join(f'{c} {p:.0%}' for c, p in best))
     return '\n'.join(lines)
 
+# %% ../nbs/08_inference.ipynb #eeeb9e97
 def predict_command(model, images, json_out=False, whole_image=False, out=None) -> int:
     "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout); returns 1 if any image failed, else 0"
     results = Predictor(model).predict_files(images, whole_image=whole_image)

@@ -47,7 +47,12 @@ def _class_index(target, classes) -> int:
     if not 0 <= i < len(classes): raise ValueError(f"target must be a class index 0-{len(classes)-1} or one of {classes}, not {target!r}")
     return i
 
-def cam_maps(model:nn.Module, meta:dict, faces, targets=None, method='gradcam') -> tuple:
+def cam_maps(model:nn.Module, # a network from `load_model`
+             meta:dict, # its `model.json`
+             faces, # (N,H,W) uint8 grayscale faces
+             targets=None, # the class (index or name) to explain, one or one per face; default: the predictions
+             method='gradcam' # one of `CAM_METHODS`
+            ) -> tuple:
     "Heat maps of (N,H,W) uint8 `faces` in one batch for `targets` (default: the predictions): `(cams, targets)`, cams (N,H,W) float32 in [0,1]"
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
@@ -66,6 +71,7 @@ def cam_maps(model:nn.Module, meta:dict, faces, targets=None, method='gradcam') 
                          mode='bilinear', align_corners=False)[:, 0].numpy()
     return np.clip(np.nan_to_num(heat), 0, 1).astype(np.float32), [int(t) for t in targets]
 
+# %% ../nbs/07a_interpret.ipynb #05616e81
 def gradcam(model:nn.Module, meta:dict, face, target=None, method='gradcam') -> tuple:
     "Grad-CAM heat map of one (H,W) uint8 `face` for class `target` (index or name; default: the prediction): `(cam, target)`, cam (H,W) float32 in [0,1]"
     cams, targets = cam_maps(model, meta, np.asarray(face)[None], None if target is None else [target], method)

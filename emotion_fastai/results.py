@@ -29,14 +29,17 @@ def results_dir() -> Path:
         if (p/'results').is_dir(): return p/'results'
     return Path(emotion_fastai.__file__).parent.parent/'results'
 
+# %% ../nbs/00a_results.ipynb #80c54e56
 def load_results(archs=COURSE_RUNS) -> dict:
     "The recorded full-run results of each of `archs` that has a `results/<arch>.json`"
     return {a: json.loads((results_dir()/f'{a}.json').read_text()) for a in archs if (results_dir()/f'{a}.json').exists()}
 
+# %% ../nbs/00a_results.ipynb #4c85beec
 def run_chain(r:dict) -> list:
     "The runs that trained the model of results `r`, first to last (a run started from a saved model records it as `previous`)"
     return [*run_chain(r['previous']), r] if r.get('previous') else [r]
 
+# %% ../nbs/00a_results.ipynb #488c74f8
 def run_totals(r:dict) -> dict:
     "Epochs, seconds, hardware and loss history of all the runs that trained the model of results `r`"
     runs = run_chain(r)

@@ -32,6 +32,7 @@ MODEL_ARCHS = ('cnn', 'cnn_aug', *ARCHS)  # the networks a model directory can h
 class ModelDirError(ValueError):
     "A folder that is not a model directory written by `save_model`, or one that cannot be loaded; the message says why"
 
+# %% ../nbs/05_saved_model.ipynb #09da2128
 def build_model(arch, channels, n_out=len(CLASSES), pretrained=False) -> nn.Module:
     "The network for `arch`, with random weights (or ImageNet ones for a pretrained backbone)"
     if arch in ('cnn', 'cnn_aug'): return fer_cnn(n_in=channels, n_out=n_out)
@@ -39,7 +40,16 @@ def build_model(arch, channels, n_out=len(CLASSES), pretrained=False) -> nn.Modu
     raise ModelDirError(f"Unknown arch {arch!r}: this version knows {list(MODEL_ARCHS)}")
 
 # %% ../nbs/05_saved_model.ipynb #3eb9b8a2
-def save_model(model:nn.Module, path, arch, size, channels, mean, std, classes=CLASSES, half=False, **extra) -> Path:
+def save_model(model:nn.Module, # the trained network
+               path, # the model directory to write
+               arch:str, # its architecture, one of `MODEL_ARCHS`
+               size:int, # input size in pixels
+               channels:int, # input channels: 1 (gray) or 3
+               mean:list, std:list, # the normalisation it was trained with, per channel
+               classes=CLASSES, # what it predicts, in order
+               half=False, # store float16 weights (half the size)
+               **extra # more facts for model.json (e.g. its validation accuracy)
+              ) -> Path:
     "Write `model` to the folder `path` as `model.safetensors` plus `model.json`"
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     sd = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().contiguous()
@@ -88,7 +98,9 @@ def _weights_arch(sd:dict, n_out) -> str|None:
         for ch in (1, 3):
             if _fits(build_model(arch, ch, n_out), sd): return f"{arch} with {ch} input channel(s)"
 
-def load_model(path, device='cpu') -> tuple:
+def load_model(path, # a model directory written by `save_model`
+               device='cpu' # where to put the network
+              ) -> tuple:
     "Rebuild the network saved in `path`; returns `(model in eval mode, meta)`"
     meta = read_model_meta(path)
     model, sd = build_model(meta['arch'], meta['channels'], len(meta['classes'])), _weights(path)
@@ -108,6 +120,7 @@ def as_faces(images) -> np.ndarray:
     if a.ndim != 3: raise ValueError(f"Expected faces of shape (N, H, W), got an array of shape {np.shape(images)}")
     return np.clip(a, 0, 255).astype(np.uint8) if a.dtype != np.uint8 else a
 
+# %% ../nbs/05_saved_model.ipynb #b6ba1db3
 def model_input(x:torch.Tensor, meta:dict) -> torch.Tensor:
     "(N,C,H,W) float images in [0,1] → the normalised (N, channels, size, size) tensor a saved model takes"
     if x.shape[1] != meta['channels']: x = x.mean(1, keepdim=True).expand(-1, meta['channels'], -1, -1)
@@ -117,7 +130,10 @@ def model_input(x:torch.Tensor, meta:dict) -> torch.Tensor:
     mean, std = (torch.tensor(meta[k], dtype=torch.float32, device=x.device).view(1, -1, 1, 1) for k in ('mean', 'std'))
     return (x - mean) / std
 
-def prepare(faces, meta:dict) -> torch.Tensor:
+# %% ../nbs/05_saved_model.ipynb #1e14e537
+def prepare(faces, # (N,H,W) uint8 grayscale crops (or RGB (N,H,W,3)), or a list of crops of any sizes
+            meta:dict # the model's `model.json`: its size, channels, mean and std
+           ) -> torch.Tensor:
     "Grayscale face crops ((N,H,W) uint8, or a list of crops of any sizes) → the normalised (N, channels, size, size) tensor"
     if isinstance(faces, (list, tuple)) and len({np.shape(f)[:2] for f in faces}) > 1:
         return torch.cat([prepare(np.asarray(f)[None], meta) for f in faces])
@@ -136,13 +152,18 @@ def inference_copy(model:nn.Module) -> nn.Module:
                 if i+2 < len(kids) and isinstance(kids[i+2], nn.ReLU): kids[i+2].inplace = True  # acts on a fresh conv output
     return m.to(memory_format=torch.channels_last)
 
+# %% ../nbs/05_saved_model.ipynb #55a9c12c
 def fast_forward(m:nn.Module, x:torch.Tensor) -> torch.Tensor:
     "Run `m` (from `inference_copy`) on `x`: a `Sequential` body in channels-last, then its head on a contiguous tensor"
     if not isinstance(m, nn.Sequential) or len(m) < 2: return m(x)
     return m[-1](m[:-1](x.contiguous(memory_format=torch.channels_last)).contiguous())
 
 # %% ../nbs/05_saved_model.ipynb #7b1b3bcb
-def predict_faces(model:nn.Module, meta:dict, faces, bs=256) -> np.ndarray:
+def predict_faces(model:nn.Module, # a network from `load_model`
+                  meta:dict, # its `model.json`
+                  faces, # grayscale face crops, as `prepare` takes them
+                  bs=256 # faces per forward pass
+                 ) -> np.ndarray:
     "Class probabilities (N, classes) of grayscale face crops `faces`, fed to `model` as `meta` says, in batches"
     faces = faces if isinstance(faces, (list, tuple)) else as_faces(faces)
     fast, device = inference_copy(model), next(model.parameters()).device

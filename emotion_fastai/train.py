@@ -90,6 +90,7 @@ def config_dls(cfg:TrainConfig, data:FERData, device=None, bs=None):
     aug = fer_augmentations() if cfg.aug else None
     return fer_dataloaders(data, channels=cfg.channels, size=cfg.size, bs=bs or cfg.bs, aug=aug, stats=stats, device=device)
 
+# %% ../nbs/06_train.ipynb #6ca2a6f1
 def config_learner(cfg:TrainConfig, dls) -> Learner:
     "A `Learner` for `cfg.arch` on `dls`, with our loss and metrics"
     kw = dict(loss_func=CrossEntropyLossFlat(label_smoothing=cfg.label_smoothing), wd=cfg.wd,

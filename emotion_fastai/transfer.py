@@ -24,10 +24,12 @@ ARCHS = {'vgg16_bn': vgg16_bn, 'resnet34': resnet34}
 class PretrainedWeightsError(RuntimeError):
     "Pretrained weights that are not in torch's cache and cannot be downloaded"
 
+# %% ../nbs/03_vgg.ipynb #7916f4bf
 def weights_url(arch) -> str:
     "The URL of torchvision's default ImageNet weights for `arch`"
     return torchvision.models.get_model_weights(ARCHS[arch]).DEFAULT.url
 
+# %% ../nbs/03_vgg.ipynb #13e281a8
 def weights_file(arch) -> Path:
     "Where torch's cache keeps the ImageNet weights of `arch`"
     return Path(torch.hub.get_dir())/'checkpoints'/Path(weights_url(arch)).name

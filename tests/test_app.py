@@ -52,8 +52,30 @@ def _predict(client, path, face=0, whole_image=False, show_cam=False, timeout=60
     annotated, label, _, _, status, details = job.result(timeout=timeout)
     return annotated, label, status, details
 
-def test_api_has_one_endpoint(client):
-    assert list(client.view_api(return_format='dict', print_info=False)['named_endpoints']) == ['/predict']
+def test_api_has_two_endpoints(client):
+    assert list(client.view_api(return_format='dict', print_info=False)['named_endpoints']) == ['/predict', '/video']
+
+
+def test_video_endpoint(client, tmp_path):
+    "A clip made from the example photograph: the annotated video, the timeline, a summary and the CSV come back"
+    import numpy as np, pandas as pd
+    from PIL import Image
+    from gradio_client import handle_file
+    from emotion_fastai.video import write_video
+    face = np.asarray(Image.open(EXAMPLES/'astronaut.png').convert('RGB').resize((256, 256)))
+    clip = write_video([face] * 12, tmp_path/'smile.avi', fps=10)
+    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), 'default', 5,
+                                                             api_name='/video')
+    video = video['video'] if isinstance(video, dict) else video
+    assert Path(video).suffix == '.webm' and Path(video).stat().st_size > 0
+    assert Path(timeline).suffix == '.png' and Path(table).suffix == '.csv'
+    rows = pd.read_csv(table)
+    assert len(rows) == 6 and set(rows.label) == {'happy'}  # 12 frames at 10 fps, analysed at 5 a second
+    assert summary['data'][0][4] == 'happy' and '1 face(s)' in status
+    (tmp_path/'notes.avi').write_text('not a video')
+    *_, status = client.predict(handle_file(str(tmp_path/'notes.avi')), 'default', 5,
+                                api_name='/video')
+    assert 'is not a readable video' in status
 
 def test_astronaut(client):
     annotated, label, status, details = _predict(client, EXAMPLES/'astronaut.png')
