@@ -60,7 +60,7 @@ def _predict(args):
     pred, errors, shown = Predictor(args.model), [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
-        if total is None and is_video(path): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
+        if total is None and (args.video or is_video(path)): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
         if now - last > 0.5 and total:
             done = max(row['time_s'], 1e-3) / total
             print(f"\r{Path(path).name}: {row['time_s']:.1f} of {total:.1f} s, about {max(0, (now - t0)*(1/done - 1)):.0f} s left   ",
