@@ -22,9 +22,9 @@ from .inference import Predictor, ImageError, draw_faces, face_result
 os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's own log lines: we say what went wrong ourselves
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'VideoError', 'write_video', 'open_video', 'read_frames', 'iou', 'FaceTracker', 'Smoother',
-           'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'is_video', 'expand_inputs', 'image_rows',
-           'file_rows']
+__all__ = ['VIDEO_SUFFIXES', 'VideoError', 'write_video', 'open_video', 'frame_step', 'read_frames', 'iou', 'FaceTracker',
+           'Smoother', 'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'is_video', 'expand_inputs',
+           'image_rows', 'file_rows']
 
 # %% ../nbs/08a_video.ipynb #a645905c
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.gif')
@@ -86,10 +86,14 @@ def open_video(path) -> tuple:
     return cap, info
 
 # %% ../nbs/08a_video.ipynb #9a3793d1
+def frame_step(info:dict, fps:float|None=None, every:int|None=None) -> int:
+    "Keep every how many frames of a video with `info` (from `open_video`): every `every`-th, or ~`fps` a second, or all"
+    return max(1, int(every)) if every else max(1, round(info['fps'] / fps)) if fps else 1
+
 def read_frames(path, fps:float|None=None, every:int|None=None):
     "Yield `(frame index, time in seconds, RGB frame)` of the video at `path`: every frame, every `every`-th, or ~`fps` a second"
     cap, info = open_video(path)
-    step = max(1, int(every)) if every else max(1, round(info['fps'] / fps)) if fps else 1
+    step = frame_step(info, fps, every)
     try:
         i = 0
         while True:
@@ -150,7 +154,7 @@ def analyse_video(pred:Predictor, # the model that reads each face
     "Yield one row (a dict) per face per analysed frame of the video at `path`, streaming"
     _, info = open_video(path)
     tracker, smoother, writer = FaceTracker(), Smoother(smooth), None
-    step = max(1, int(every)) if every else max(1, round(info['fps'] / fps)) if fps else 1
+    step = frame_step(info, fps, every)
     frames = read_frames(path, every=step)
     try:
         while chunk := [f for _, f in zip(range(batch), frames)]:
@@ -248,17 +252,18 @@ def file_rows(pred:Predictor, # the model
     "One row per face of every input (a `file` column first); inputs that cannot be read are noted in `errors` and skipped"
     for p in expand_inputs(paths, video):
         try:
-            if video or is_video(p):
+            as_video = video or is_video(p)
+            if as_video:
                 rows = analyse_video(pred, p, fps=fps, smooth=smooth,
                                      annotate=Path(annotate_dir)/f'{p.stem}_annotated.webm' if annotate_dir else None)
             else: rows = image_rows(pred, p, whole_image)
             kept = []
             for r in rows:
                 r = {'file': str(p), **r}
-                if timeline_dir and (video or is_video(p)): kept.append(r)
+                if timeline_dir and as_video: kept.append(r)
                 if progress: progress(p, r)
                 yield r
-            if timeline_dir and (video or is_video(p)):
+            if timeline_dir and as_video:
                 Path(timeline_dir).mkdir(parents=True, exist_ok=True)
                 plot_timeline(kept, pred.classes, Path(timeline_dir)/f'{p.stem}_timeline.png')
         except (VideoError, ImageError) as e:
