@@ -16,7 +16,7 @@ from fastai.distributed import DistributedDL, DistributedTrainer
 
 # %% auto #0
 __all__ = ['n_processes', 'is_main_process', 'main_process_first', 'process_device', 'from_main_process', 'DataParallel',
-           'data_parallel', 'gather', 'split_batch']
+           'data_parallel', 'gather', 'finish', 'split_batch']
 
 # %% ../nbs/05b_distributed.ipynb #bdd84ffa
 def n_processes() -> int:
@@ -96,6 +96,12 @@ def gather(obj) -> list:
     out = [None] * n_processes()
     dist.all_gather_object(out, obj)
     return out
+
+def finish():
+    "Wait for every process, then leave the process group: a process that exits while another still works can abort it"
+    if n_processes() > 1 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 # %% ../nbs/05b_distributed.ipynb #4da1f199
 def split_batch(bs:int, n:int|None=None) -> int:

@@ -27,7 +27,7 @@ from .metrics import score
 from .callbacks import (use_mixed_precision, WeightAveraging, Distillation, Checkpoint, read_checkpoint,
                                       recorder_history, TimeBudget)
 from .distributed import (n_processes, is_main_process, main_process_first, from_main_process,
-                                        process_device, data_parallel, gather, split_batch)
+                                        process_device, data_parallel, gather, split_batch, finish)
 
 # %% auto #0
 __all__ = ['RECIPES', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'warm_start', 'train_model']
@@ -233,33 +233,37 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
         else: learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs, start_epoch=start)
         samples = learn.data_parallel.samples if n_processes() > 1 else None
     distributed = _processes_summary(learn, samples) if n_processes() > 1 else None
-    if not is_main_process(): return learn, None  # the main process scores, saves and records
-    if budget and budget.stopped: cfg.epochs = learn.n_epoch  # the schedule the budget re-planned
-    seconds = time.time() - t0 + (state['seconds'] if state else 0)
-    history = (state['history'] if state else []) + recorder_history(learn)[start:]  # before tta, which resets the Recorder
-    mean, std = norm_stats(dls)
-    learn.model.float()
-    valid = data.split('valid')  # scored as `evaluate` and the demo feed a saved model: through `prepare`
-    meta = dict(size=cfg.size, channels=cfg.channels, mean=mean, std=std, classes=list(CLASSES))
-    sc = score(valid.labels, predict_faces(learn.model, meta, valid.images).argmax(1))
-    res = dict(arch=cfg.arch, pretrained=cfg.pretrained, quick=cfg.quick, n_train=len(dls.train_ds),
-               n_valid=len(dls.valid_ds), epochs=cfg.epochs + (cfg.freeze_epochs if cfg.pretrained else 0),
-               seconds=round(seconds, 1), valid_accuracy=sc['accuracy'], valid_balanced_accuracy=sc['balanced_accuracy'],
-               valid_macro_f1=sc['macro_f1'], per_class=sc['per_class'], confusion=sc['confusion'], classes=sc['classes'],
-               n_params=n_params(learn.model), size=cfg.size, channels=cfg.channels,
-               config={**asdict(cfg), 'planned_epochs': planned}, history=history,
-               versions=_versions(), hardware=_hardware(dls.device), command=_command(), data_source=data.source, previous=previous,
-               stopped=budget.stopped if budget else None, processes=n_processes(), batch_size=bs,
-               effective_batch_size=bs*n_processes(), distributed=distributed)
-    if tta and cfg.aug:
-        log('measuring test-time augmentation on the validation set...')
-        tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
-        res['valid_tta_accuracy'] = float((tta_preds.argmax(1) == tta_targs).float().mean())
-    if out is not None:
-        save_model(learn.model, out, cfg.arch, cfg.size, cfg.channels, mean, std, half=half,
-                   pretrained=cfg.pretrained, valid_accuracy=sc['accuracy'])
-        res['model_bytes'] = (Path(out)/'model.safetensors').stat().st_size
-        for f in Path(out).glob('checkpoint*'): f.unlink()
-    res['wall_seconds'] = round(time.time() - started, 1)  # the whole run, data and speed test included
-    if out is not None: (Path(out)/'results.json').write_text(json.dumps(res, indent=2))
-    return learn, res
+    if not is_main_process():  # the main process scores, saves and records
+        finish()
+        return learn, None
+    try:
+        if budget and budget.stopped: cfg.epochs = learn.n_epoch  # the schedule the budget re-planned
+        seconds = time.time() - t0 + (state['seconds'] if state else 0)
+        history = (state['history'] if state else []) + recorder_history(learn)[start:]  # before tta, which resets the Recorder
+        mean, std = norm_stats(dls)
+        learn.model.float()
+        valid = data.split('valid')  # scored as `evaluate` and the demo feed a saved model: through `prepare`
+        meta = dict(size=cfg.size, channels=cfg.channels, mean=mean, std=std, classes=list(CLASSES))
+        sc = score(valid.labels, predict_faces(learn.model, meta, valid.images).argmax(1))
+        res = dict(arch=cfg.arch, pretrained=cfg.pretrained, quick=cfg.quick, n_train=len(dls.train_ds),
+                   n_valid=len(dls.valid_ds), epochs=cfg.epochs + (cfg.freeze_epochs if cfg.pretrained else 0),
+                   seconds=round(seconds, 1), valid_accuracy=sc['accuracy'], valid_balanced_accuracy=sc['balanced_accuracy'],
+                   valid_macro_f1=sc['macro_f1'], per_class=sc['per_class'], confusion=sc['confusion'], classes=sc['classes'],
+                   n_params=n_params(learn.model), size=cfg.size, channels=cfg.channels,
+                   config={**asdict(cfg), 'planned_epochs': planned}, history=history,
+                   versions=_versions(), hardware=_hardware(dls.device), command=_command(), data_source=data.source, previous=previous,
+                   stopped=budget.stopped if budget else None, processes=n_processes(), batch_size=bs,
+                   effective_batch_size=bs*n_processes(), distributed=distributed)
+        if tta and cfg.aug:
+            log('measuring test-time augmentation on the validation set...')
+            tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
+            res['valid_tta_accuracy'] = float((tta_preds.argmax(1) == tta_targs).float().mean())
+        if out is not None:
+            save_model(learn.model, out, cfg.arch, cfg.size, cfg.channels, mean, std, half=half,
+                       pretrained=cfg.pretrained, valid_accuracy=sc['accuracy'])
+            res['model_bytes'] = (Path(out)/'model.safetensors').stat().st_size
+            for f in Path(out).glob('checkpoint*'): f.unlink()
+        res['wall_seconds'] = round(time.time() - started, 1)  # the whole run, data and speed test included
+        if out is not None: (Path(out)/'results.json').write_text(json.dumps(res, indent=2))
+        return learn, res
+    finally: finish()  # the other processes wait until the model and its results are written
