@@ -23,6 +23,7 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, PILImageBW,
 from fastai.torch_core import defaults
 
 from emotion_fastai.data import DATA_ENV, find_source, load_fer, fer_dataloaders, data_stats, FERDataError
+from emotion_fastai.results import shown_path
 
 AUG = dict(do_flip=True, max_rotate=10, max_zoom=1.1, max_lighting=0.2, max_warp=0.1)
 TARGETS = {'no_aug': 10.0, 'aug': 2.5}  # cached/folder speed-ups we aim for on a 2-core CPU
@@ -80,7 +81,7 @@ def run(data_path, n_batches=100, bs=128, folder_workers=None) -> dict:
         f = throughput(folder_dls(root, bs, aug, stats, folder_workers).train, n_batches)
         c = throughput(cached_dls(data, bs, aug).train, n_batches)
         res[key] = {'folder': f, 'cached': c, 'ratio': round(c['img_per_s'] / f['img_per_s'], 2)}
-    return {'data': str(data_path), 'bs': bs, 'batches': n_batches, 'augment': AUG, 'results': res,
+    return {'data': shown_path(data_path), 'bs': bs, 'batches': n_batches, 'augment': AUG, 'results': res,
             'targets': TARGETS, 'cached_load_s': round(load_s, 3),
             'machine': {'cpus': os.cpu_count(), 'torch_threads': torch.get_num_threads(), 'python': platform.python_version(),
                         'torch': torch.__version__, 'fastai': fastai.__version__, 'platform': platform.platform()}}

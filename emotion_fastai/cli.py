@@ -16,10 +16,11 @@ __all__ = ['main']
 def _data(args):
     "Print the images per split and class of a FER2013 source"
     from emotion_fastai.data import load_fer, count_table, to_fer_csv
+    from emotion_fastai.results import shown_path
     data = load_fer(args.path, quick=False)
     if args.to_csv: print(f'wrote {to_fer_csv(data, args.to_csv)}', file=sys.stderr)
     if args.json: print(json.dumps(data.counts(), indent=2), file=args.stdout)
-    else: print(f'{data.source}: {len(data):,} images\n{count_table(data).to_string()}', file=args.stdout)
+    else: print(f'{shown_path(data.source)}: {len(data):,} images\n{count_table(data).to_string()}', file=args.stdout)
 
 # %% ../nbs/10_cli.ipynb #ef1c6930
 def _train(args):

@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #fd96e0ca
 from __future__ import annotations
-import hashlib, json, os, re, shutil, tarfile, zipfile
+import hashlib, json, os, re, shutil, sys, tarfile, zipfile
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,7 @@ def extract_archive(path, dest=None) -> Path:
     tmp = dest.with_name(f'{dest.name}.partial-{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    print(f'extracting {path.name} once into {dest.parent} ...', flush=True)
+    print(f'extracting {path.name} once into {dest.parent} ...', file=sys.stderr, flush=True)
     try:
         if path.suffix.lower() == '.zip':
             with zipfile.ZipFile(path) as z: z.extractall(tmp)
@@ -357,7 +357,7 @@ def default_source() -> str:
     if not (path/'.complete').exists():
         shutil.rmtree(path, ignore_errors=True)
         make_fixture(path); (path/'.complete').touch()
-    print(f"{DATA_ENV} is not set: using a synthetic fixture at {path} (generated faces, not FER2013).")
+    print(f"{DATA_ENV} is not set: using a synthetic fixture at {path} (generated faces, not FER2013).", file=sys.stderr)
     return str(path)
 
 # %% ../nbs/00_data.ipynb #f6439513

@@ -1,4 +1,4 @@
-"""Scoring a saved model on any FER2013 source: accuracy, balanced accuracy, macro F1 and confusion matrices, test-time augmentation, ensembles, the faces it gets most wrong, and how the four lessons' models compare.
+"""Scoring a saved model on any FER2013 source: accuracy, balanced accuracy, macro F1 and confusion matrices, test-time augmentation, the faces a model gets most wrong, and how the four lessons' models compare.
 
 Docs: https://emotion-fastai.github.io/emotion-fastai/evaluation.html.md"""
 
@@ -21,6 +21,7 @@ from fastai.vision.all import Learner, CrossEntropyLossFlat
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
 from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward
 from .metrics import score, per_class_table
+from .results import shown_path, recorded_command
 
 # %% auto #0
 __all__ = ['TTA_VIEWS', 'choose_split', 'split_label', 'eval_data', 'tta_views', 'predict_views', 'predict_arrays',
@@ -135,7 +136,7 @@ def evaluate_model(model_dir, # a model directory, or a list of them to score as
     seconds = time.perf_counter() - t0
     sc = score(model_targets(data, classes), probs.argmax(1), classes=classes)
     return dict(sc, n_images=len(data), split=split_label(data), images_per_second=len(data)/max(seconds, 1e-9),
-                model=str(dirs[0]) if len(dirs) == 1 else [str(d) for d in dirs], source=str(source),
+                model=shown_path(dirs[0]) if len(dirs) == 1 else [shown_path(d) for d in dirs], source=shown_path(source),
                 tta=tta_views(tta) if tta else False)
 
 # %% ../nbs/07_evaluation.ipynb #639d5ae5
@@ -154,10 +155,10 @@ def format_report(metrics:dict) -> str:
 
 # %% ../nbs/07_evaluation.ipynb #784ce7a8
 def evaluate_command(model, data, split=None, tta=False, json_out=None, bs=256, out=None) -> dict:
-    "Score model directory `model` (a list: their ensemble) on `data`, print the report to `out` (default: stdout), write the metrics to `json_out`"
+    "Score model directory `model` (a list: their ensemble) on `data`, print the report to `out` (default: stdout), write the metrics and the command to `json_out`"
     metrics = evaluate_model(model, data, split=split, tta=tta, bs=bs, progress=True)
     print(format_report(metrics), file=out or sys.stdout)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(metrics, indent=2))
+        Path(json_out).write_text(json.dumps(dict(metrics, command=recorded_command()), indent=2))
     return metrics

@@ -1,4 +1,4 @@
-"""Grad-CAM heat maps: which part of a face made the network choose a class, for any saved model.
+"""Grad-CAM heat maps, built by hand with PyTorch hooks and then with the library: which part of a face made the network choose its class, shown on public-domain photographs.
 
 Docs: https://emotion-fastai.github.io/emotion-fastai/interpret.html.md"""
 
@@ -51,9 +51,10 @@ def cam_maps(model:nn.Module, # a network from `load_model`
              meta:dict, # its `model.json`
              faces, # (N,H,W) uint8 grayscale faces
              targets=None, # the class (index or name) to explain, one or one per face; default: the predictions
-             method='gradcam' # one of `CAM_METHODS`
+             method='gradcam', # one of `CAM_METHODS`
+             layer:nn.Module|None=None # the layer to read; default: `cam_layer(model, meta)`
             ) -> tuple:
-    "Heat maps of (N,H,W) uint8 `faces` in one batch for `targets` (default: the predictions): `(cams, targets)`, cams (N,H,W) float32 in [0,1]"
+    "Heat maps of (N,H,W) uint8 `faces` in one batch for `targets` (default: the predictions), read at `layer`: `(cams, targets)`, cams (N,H,W) float32 in [0,1]"
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     if method not in CAM_METHODS: raise ValueError(f"Unknown CAM method {method!r}: choose one of {CAM_METHODS}")
@@ -64,7 +65,7 @@ def cam_maps(model:nn.Module, # a network from `load_model`
     if targets is None:
         with torch.no_grad(): targets = model(x).argmax(1).tolist()
     else: targets = [_class_index(t, classes) for t in (targets if isinstance(targets, (list, tuple, np.ndarray)) else [targets]*len(faces))]
-    with torch.enable_grad(), cam_cls(model=model, target_layers=[cam_layer(model, meta)]) as cam:  # hooks removed on exit
+    with torch.enable_grad(), cam_cls(model=model, target_layers=[cam_layer(model, meta) if layer is None else layer]) as cam:  # hooks removed on exit
         heat = cam(input_tensor=x, targets=[ClassifierOutputTarget(t) for t in targets])
     model.zero_grad(set_to_none=True)
     heat = F.interpolate(torch.from_numpy(np.asarray(heat, dtype=np.float32))[:, None], size=faces.shape[1:],
@@ -72,9 +73,9 @@ def cam_maps(model:nn.Module, # a network from `load_model`
     return np.clip(np.nan_to_num(heat), 0, 1).astype(np.float32), [int(t) for t in targets]
 
 # %% ../nbs/07a_interpret.ipynb #05616e81
-def gradcam(model:nn.Module, meta:dict, face, target=None, method='gradcam') -> tuple:
+def gradcam(model:nn.Module, meta:dict, face, target=None, method='gradcam', layer=None) -> tuple:
     "Grad-CAM heat map of one (H,W) uint8 `face` for class `target` (index or name; default: the prediction): `(cam, target)`, cam (H,W) float32 in [0,1]"
-    cams, targets = cam_maps(model, meta, np.asarray(face)[None], None if target is None else [target], method)
+    cams, targets = cam_maps(model, meta, np.asarray(face)[None], None if target is None else [target], method, layer)
     return cams[0], targets[0]
 
 # %% ../nbs/07a_interpret.ipynb #bfbb8ad7
@@ -87,18 +88,18 @@ def overlay_cam(face, cam, alpha=0.45, cmap='jet') -> np.ndarray:
     return np.round(((1-alpha)*gray + alpha*heat) * 255).astype(np.uint8)
 
 # %% ../nbs/07a_interpret.ipynb #516e9ece
-def plot_gradcam_grid(model:nn.Module, meta:dict, faces, labels=None, target=None, method='gradcam', figsize=None):
-    "For each face: the face, Grad-CAM for the predicted class, and (if `target`) for class `target`"
+def plot_gradcam_grid(model:nn.Module, meta:dict, faces, labels=None, target=None, method='gradcam', layer=None, figsize=None):
+    "For each face: the face, its heat map (`method`, at `layer`) for the predicted class, and (if `target`) for class `target`"
     faces, classes = as_faces(faces), list(meta['classes'])
     probs = predict_faces(model, meta, faces)
     ncols = 3 if target is not None else 2
     _, axs = plt.subplots(len(faces), ncols, figsize=figsize or (2*ncols, 2*len(faces)), squeeze=False)
-    maps = [cam_maps(model, meta, faces, tgt, method) for tgt in [None] + ([target] if target is not None else [])]
+    maps = [cam_maps(model, meta, faces, tgt, method, layer) for tgt in [None] + ([target] if target is not None else [])]
     for i, f in enumerate(faces):
-        axs[i, 0].imshow(f, cmap='gray', vmin=0, vmax=255)
+        axs[i, 0].imshow(f, cmap='gray', vmin=0, vmax=255, interpolation='nearest')
         axs[i, 0].set_title(f'true: {classes[labels[i]]}' if labels is not None else 'face', fontsize=9)
         for j, (cams, ts) in enumerate(maps):
-            axs[i, j+1].imshow(overlay_cam(f, cams[i]))
+            axs[i, j+1].imshow(overlay_cam(f, cams[i]), interpolation='nearest')
             axs[i, j+1].set_title(f'{classes[ts[i]]} ({probs[i, ts[i]]:.0%})', fontsize=9)
     for ax in axs.flat: ax.axis('off')
     plt.tight_layout()

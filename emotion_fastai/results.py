@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/results.html.md"""
 
 # %% ../nbs/00a_results.ipynb #35c98fb4
 from __future__ import annotations
-import json, os
+import json, os, sys
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +14,11 @@ import pandas as pd
 import matplotlib.pyplot as plt
 
 import emotion_fastai
+from .data import DATA_ENV
 
 # %% auto #0
 __all__ = ['COURSE_RUNS', 'results_dir', 'load_results', 'run_chain', 'run_totals', 'results_table', 'plot_histories',
-           'comparison_table', 'plot_comparison']
+           'history_table', 'load_evaluation', 'shown_path', 'recorded_command', 'comparison_table', 'plot_comparison']
 
 # %% ../nbs/00a_results.ipynb #94a4b3e8
 COURSE_RUNS = ('cnn', 'cnn_aug', 'vgg16_bn', 'resnet34')  # the four models of the lessons, one record each
@@ -73,6 +74,36 @@ def plot_histories(archs=COURSE_RUNS, axs=None):
         for start in np.cumsum([x['epochs'] for x in run_chain(r)])[:-1]: ax.axvline(start + 0.5, ls=':', c='gray')
         ax.set_xlabel('epoch')
     return axs
+
+# %% ../nbs/00a_results.ipynb #5f8ba915
+def history_table(arch) -> pd.DataFrame:
+    "The epochs of `arch`'s recorded full run (all the runs that trained it, first to last), as fastai prints them"
+    h = pd.DataFrame(run_totals(load_results([arch])[arch])['history'])
+    h.index = pd.RangeIndex(1, len(h)+1, name='epoch')
+    return h.round(4)
+
+# %% ../nbs/00a_results.ipynb #f17de61e
+def load_evaluation(name) -> dict:
+    "The recorded evaluation `results/evaluate_<name>.json`, written by `emotion-fastai evaluate --json`"
+    path = results_dir()/f'evaluate_{name}.json'
+    if not path.exists(): raise FileNotFoundError(f"No recorded evaluation {path.name} in {results_dir()}")
+    return json.loads(path.read_text())
+
+# %% ../nbs/00a_results.ipynb #f2389bf2
+def shown_path(path) -> str:
+    "`path` as a record shows it: `$EMOTION_FASTAI_DATA` if that variable names it, else relative to the working directory when inside it"
+    p = Path(path).expanduser()
+    if (d := os.environ.get(DATA_ENV)) and p.exists() and Path(d).exists() and p.resolve() == Path(d).resolve():
+        return f'${DATA_ENV}'
+    try: return str(p.resolve().relative_to(Path.cwd().resolve())) if p.is_absolute() else str(path)
+    except ValueError: return str(path)
+
+# %% ../nbs/00a_results.ipynb #9b17f1bb
+def recorded_command(argv=None) -> str|None:
+    "The `emotion-fastai` command line that started this process (also under `accelerate launch -m emotion_fastai.cli`), paths as `shown_path` shows them"
+    argv = sys.argv if argv is None else argv
+    if not (Path(argv[0]).name == 'emotion-fastai' or Path(argv[0]).match('emotion_fastai/cli.py')): return None
+    return ' '.join(['emotion-fastai', *(a if a.startswith('-') else shown_path(a) for a in argv[1:])])
 
 # %% ../nbs/00a_results.ipynb #73ee2447
 def comparison_table(archs=COURSE_RUNS) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from .augment import fer_augmentations
 from .transfer import ARCHS, transfer_learner, fit_pretrained
 from .saved_model import MODEL_ARCHS, ModelDirError, save_model, read_model_meta, load_model, predict_faces
 from .metrics import score
+from .results import shown_path, recorded_command
 from .callbacks import (use_mixed_precision, WeightAveraging, Distillation, Checkpoint, read_checkpoint,
                                       recorder_history, TimeBudget)
 from .distributed import (n_processes, is_main_process, main_process_first, from_main_process,
@@ -176,11 +177,6 @@ def _plan_epochs(cfg, learn, started, log) -> int:
         + (f" of the recipe's {cfg.epochs}" if epochs < cfg.epochs else ''))
     return epochs
 
-def _command() -> str|None:
-    "The `emotion-fastai` command line that started this run (also under `accelerate launch -m emotion_fastai.cli`)"
-    cli = Path(sys.argv[0]).name == 'emotion-fastai' or Path(sys.argv[0]).match('emotion_fastai/cli.py')
-    return ' '.join(['emotion-fastai', *sys.argv[1:]]) if cli else None
-
 def _processes_summary(learn, samples) -> dict:
     "How the processes of a data-parallel run shared the work, and whether they ended with the same weights"
     sd = learn.model.state_dict()
@@ -251,7 +247,7 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
                    valid_macro_f1=sc['macro_f1'], per_class=sc['per_class'], confusion=sc['confusion'], classes=sc['classes'],
                    n_params=n_params(learn.model), size=cfg.size, channels=cfg.channels,
                    config={**asdict(cfg), 'planned_epochs': planned}, history=history,
-                   versions=_versions(), hardware=_hardware(dls.device), command=_command(), data_source=data.source, previous=previous,
+                   versions=_versions(), hardware=_hardware(dls.device), command=recorded_command(), data_source=shown_path(data.source), previous=previous,
                    stopped=budget.stopped if budget else None, processes=n_processes(), batch_size=bs,
                    effective_batch_size=bs*n_processes(), distributed=distributed)
         if tta and cfg.aug:

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from .data import IMAGE_SUFFIXES
 from .inference import Predictor, ImageError, draw_faces, face_result
 
-os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # FFmpeg's own log lines: we say what went wrong ourselves
+if 'OPENCV_FFMPEG_LOGLEVEL' not in os.environ: os.environ['OPENCV_FFMPEG_LOGLEVEL'] = '-8'  # FFmpeg's own log lines: we say what went wrong ourselves
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'VideoError', 'write_video', 'open_video', 'frame_step', 'read_frames', 'iou', 'FaceTracker',

@@ -110,7 +110,9 @@ def test_cli_ensemble(kaggle, tmp_path):
     r = _cli('evaluate', MODEL, MODEL.parent/'cnn', kaggle, '--split', 'valid', '--tta', 'all', '--json', out)
     assert r.returncode == 0, r.stderr
     m = json.loads(out.read_text())
-    assert m['model'] == [str(MODEL), str(MODEL.parent/'cnn')] and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip']
-    assert f"{MODEL} + {MODEL.parent/'cnn'}" in r.stdout
+    shown = ['app/models/default', 'app/models/cnn']  # records show paths inside the working directory relative to it
+    assert m['model'] == shown and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip']
+    assert ' + '.join(shown) in r.stdout
+    assert m['command'].startswith('emotion-fastai evaluate app/models/default app/models/cnn '), m['command']
     r = _cli('evaluate', MODEL, kaggle, '--tta', 'most')
     assert r.returncode == 2 and "invalid choice: 'most'" in r.stderr

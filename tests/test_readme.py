@@ -4,6 +4,7 @@ from functools import cache
 from pathlib import Path
 
 from emotion_fastai.results import run_totals
+from make_readme import repo_links
 
 ROOT = Path(__file__).resolve().parents[1]
 INDEX, README = ROOT/'nbs'/'index.ipynb', ROOT/'README.md'
@@ -15,8 +16,9 @@ FIX = "README.md is out of step with nbs/index.ipynb: run `python tests/make_rea
 def norm(s): return re.sub(r'\s+', ' ', s).strip()
 
 def markdown_cells():
+    "The home page's markdown cells as the README must hold them: links to notebooks pointed into nbs/"
     nb = json.loads(INDEX.read_text(encoding='utf-8'))
-    return [norm(''.join(c['source'])) for c in nb['cells'] if c['cell_type'] == 'markdown' and ''.join(c['source']).strip()]
+    return [norm(repo_links(''.join(c['source']))) for c in nb['cells'] if c['cell_type'] == 'markdown' and ''.join(c['source']).strip()]
 
 def readme(): return norm(README.read_text(encoding='utf-8'))
 
