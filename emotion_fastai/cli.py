@@ -26,10 +26,9 @@ def _data(args):
 def _train(args):
     "Train one model and save it with its results"
     from emotion_fastai.data import resolve_source
-    from emotion_fastai.train import TrainConfig, train_model
-    from emotion_fastai.transfer import ARCHS
+    from emotion_fastai.train import TrainConfig, train_model, PRETRAINED_ARCHS
     cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
-                      pretrained=args.pretrained if args.pretrained is not None else args.arch in ARCHS,
+                      pretrained=args.pretrained if args.pretrained is not None else args.arch in PRETRAINED_ARCHS,
                       quick=args.quick, time_budget=args.time_budget, init=args.init,
                       swa=args.swa, mixup=args.mixup, teachers=args.teacher,
                       distill_weight=args.distill_weight, temperature=args.temperature)
@@ -97,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--to-csv', metavar='CSV', help='also write the data as fer2013.csv (emotion,pixels,Usage)')
     d.set_defaults(func=_data)
     t = sub.add_parser('train', help='train a model and save it with results.json')
-    t.add_argument('--arch', required=True, choices=['cnn', 'cnn_aug', 'vgg16_bn', 'resnet34'])
+    t.add_argument('--arch', required=True, choices=['cnn', 'cnn_aug', 'vgg16_bn', 'resnet34', 'effnet_lite0'])
     t.add_argument('--data', help='FER2013 folder, archive or CSV (default: $EMOTION_FASTAI_DATA)')
     t.add_argument('--out', required=True, help='model directory to write')
     t.add_argument('--epochs', type=int, help="number of epochs (default: the arch's recipe)")
@@ -106,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--bs', type=int, default=256, help='batch size')
     t.add_argument('--seed', type=int, default=42)
     t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=None,
-                   help='ImageNet weights for vgg16_bn/resnet34 (default: yes for them)')
+                   help='ImageNet weights for vgg16_bn, resnet34 and effnet_lite0 (default: yes for them)')
     t.add_argument('--quick', action='store_true', help='train on the small stratified subset')
     t.add_argument('--time-budget', type=float, metavar='SECONDS', help='choose the epochs to fit this many seconds')
     t.add_argument('--tta', action='store_true', help='also measure test-time augmentation on the validation set')

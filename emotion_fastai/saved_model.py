@@ -20,6 +20,7 @@ from safetensors.torch import save_file, load_file
 from .data import CLASSES
 from .models import fer_cnn, n_params
 from .transfer import ARCHS, transfer_model
+from .effnet import EFFNET_ARCHS, effnet_model
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'MODEL_ARCHS', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta', 'load_model',
@@ -27,7 +28,7 @@ __all__ = ['MODEL_FORMAT', 'MODEL_ARCHS', 'ModelDirError', 'build_model', 'save_
 
 # %% ../nbs/05_saved_model.ipynb #24e682a6
 MODEL_FORMAT = 'emotion-fastai-model/1'
-MODEL_ARCHS = ('cnn', 'cnn_aug', *ARCHS)  # the networks a model directory can hold
+MODEL_ARCHS = ('cnn', 'cnn_aug', *ARCHS, *EFFNET_ARCHS)  # the networks a model directory can hold
 
 class ModelDirError(ValueError):
     "A folder that is not a model directory written by `save_model`, or one that cannot be loaded; the message says why"
@@ -37,6 +38,7 @@ def build_model(arch, channels, n_out=len(CLASSES), pretrained=False) -> nn.Modu
     "The network for `arch`, with random weights (or ImageNet ones for a pretrained backbone)"
     if arch in ('cnn', 'cnn_aug'): return fer_cnn(n_in=channels, n_out=n_out)
     if arch in ARCHS: return transfer_model(arch, n_out, pretrained=pretrained, n_in=channels)
+    if arch in EFFNET_ARCHS: return effnet_model(n_out, pretrained=pretrained)
     raise ModelDirError(f"Unknown arch {arch!r}: this version knows {list(MODEL_ARCHS)}")
 
 # %% ../nbs/05_saved_model.ipynb #3eb9b8a2

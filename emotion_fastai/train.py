@@ -21,7 +21,8 @@ import emotion_fastai
 from .data import CLASSES, FERData, load_fer, sample, fer_dataloaders, data_stats, norm_stats
 from .models import fer_cnn, n_params
 from .augment import fer_augmentations
-from .transfer import ARCHS, transfer_learner, fit_pretrained
+from .transfer import ARCHS, transfer_learner
+from .effnet import EFFNET_ARCHS, EFFNET_STATS, effnet_learner
 from .saved_model import MODEL_ARCHS, ModelDirError, save_model, read_model_meta, load_model, predict_faces
 from .metrics import score
 from .results import shown_path, recorded_command
@@ -31,7 +32,8 @@ from .distributed import (n_processes, is_main_process, main_process_first, from
                                         process_device, data_parallel, gather, split_batch, finish)
 
 # %% auto #0
-__all__ = ['RECIPES', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'warm_start', 'train_model']
+__all__ = ['RECIPES', 'PRETRAINED_ARCHS', 'TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'warm_start',
+           'train_model']
 
 # %% ../nbs/06_train.ipynb #81aa2ceb
 RECIPES = {
@@ -39,7 +41,9 @@ RECIPES = {
     'cnn_aug':  dict(channels=1, size=48, aug=True,  lr=3e-3, epochs=100),
     'vgg16_bn': dict(channels=3, size=96, aug=True,  lr=2e-3, epochs=60),
     'resnet34': dict(channels=3, size=96, aug=True,  lr=2e-3, epochs=60),
+    'effnet_lite0': dict(channels=3, size=96, aug=True, lr=2e-3, epochs=20),
 }
+PRETRAINED_ARCHS = (*ARCHS, *EFFNET_ARCHS)  # the archs with ImageNet weights
 
 @dataclass
 class TrainConfig:
@@ -51,7 +55,7 @@ class TrainConfig:
     bs: int = 256
     wd: float = 0.05
     label_smoothing: float = 0.1
-    pretrained: bool = False      # ImageNet weights (vgg16_bn, resnet34 only)
+    pretrained: bool = False      # ImageNet weights (the archs of PRETRAINED_ARCHS only)
     freeze_epochs: int = 2        # head-only epochs before unfreezing, pretrained only
     seed: int = 42
     quick: bool = False           # the small stratified subset
@@ -66,8 +70,8 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.arch not in RECIPES: raise ValueError(f"Unknown arch {self.arch!r}: choose one of {list(RECIPES)}")
-        if self.pretrained and self.arch not in ARCHS:
-            raise ValueError(f"{self.arch} is trained from scratch: pretrained weights exist for {list(ARCHS)} only")
+        if self.pretrained and self.arch not in PRETRAINED_ARCHS:
+            raise ValueError(f"{self.arch} is trained from scratch: pretrained weights exist for {list(PRETRAINED_ARCHS)} only")
         if self.mixup < 0: raise ValueError(f"mixup is the alpha of a Beta distribution: 0 (off) or positive, not {self.mixup}")
         if self.swa and self.pretrained: raise ValueError("swa is a constant-rate phase for a trained model: use it with init, not pretrained")
         r = RECIPES[self.arch]
@@ -86,7 +90,7 @@ def _init_stats(cfg):
 
 def config_dls(cfg:TrainConfig, data:FERData, device=None, bs=None):
     "The `DataLoaders` a config trains on (batches of `bs`, default `cfg.bs`)"
-    stats = (imagenet_stats if cfg.pretrained else
+    stats = ((EFFNET_STATS if cfg.arch in EFFNET_ARCHS else imagenet_stats) if cfg.pretrained else
              _init_stats(cfg) if cfg.init else data_stats(data, cfg.channels))
     aug = fer_augmentations() if cfg.aug else None
     return fer_dataloaders(data, channels=cfg.channels, size=cfg.size, bs=bs or cfg.bs, aug=aug, stats=stats, device=device)
@@ -97,6 +101,7 @@ def config_learner(cfg:TrainConfig, dls) -> Learner:
     kw = dict(loss_func=CrossEntropyLossFlat(label_smoothing=cfg.label_smoothing), wd=cfg.wd,
               metrics=[accuracy, F1Score(average='macro')])
     if cfg.arch in ARCHS: return transfer_learner(dls, cfg.arch, pretrained=cfg.pretrained, **kw)
+    if cfg.arch in EFFNET_ARCHS: return effnet_learner(dls, pretrained=cfg.pretrained, **kw)
     return Learner(dls, fer_cnn(n_in=cfg.channels, n_out=len(CLASSES)), **kw)
 
 # %% ../nbs/06_train.ipynb #97482c6a
@@ -155,7 +160,6 @@ def warm_start(learn:Learner, cfg:TrainConfig) -> dict:
 def _check_resume(cfg, out, resume):
     "Fail early when a run cannot resume, or would start over an unfinished one"
     if resume and out is None: raise ValueError("resume needs the output folder of the interrupted run")
-    if resume and cfg.pretrained: raise ValueError("A pretrained run (frozen phase, then fine-tuning) cannot be resumed: train it again.")
     if not resume and out is not None and (Path(out)/'checkpoint.json').exists():
         done = json.loads((Path(out)/'checkpoint.json').read_text())['epochs_done']
         raise FileExistsError(f"{out} holds the checkpoint of an unfinished run ({done} epochs done): resume it "
@@ -184,6 +188,13 @@ def _processes_summary(learn, samples) -> dict:
     digests = gather(digest)
     return dict(backend=torch.distributed.get_backend(), samples_per_process=gather(samples),
                 weights_agree=len(set(digests)) == 1)
+
+def _fit_head(learn, cfg, log) -> list:
+    "The first phase of a pretrained run: the head alone for `cfg.freeze_epochs`, the body frozen; returns its history"
+    log(f"training the head of {cfg.arch} for {cfg.freeze_epochs} epoch(s), the pretrained body frozen")
+    learn.freeze()
+    learn.fit_one_cycle(cfg.freeze_epochs, cfg.lr)
+    return recorder_history(learn)
 
 def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget, ...
                 data:FERData|None=None, # the data, already loaded
@@ -216,13 +227,16 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
     elif cfg.time_budget: cfg.epochs = from_main_process(_plan_epochs(cfg, learn, started, log))
     if state: _load_checkpoint(learn, out)
     start = state['epochs_done'] if state else 0
-    budget = TimeBudget(cfg.time_budget, started, 1 + 5*tta, log) if cfg.time_budget and not cfg.pretrained else None
-    cbs = [*(cbs or []), *([MixUp(cfg.mixup)] if cfg.mixup else []),
-           *([] if out is None or cfg.pretrained else [Checkpoint(out, cfg, state)]), *([budget] if budget else [])]
-    log(f"training {cfg.arch} for {cfg.epochs} epochs" + (f", from epoch {start + 1}" if start else ''))
+    budget = TimeBudget(cfg.time_budget, started, 1 + 5*tta, log) if cfg.time_budget else None
     t0 = time.time()
     with data_parallel(learn):
-        if cfg.pretrained: fit_pretrained(learn, cfg.epochs, cfg.lr, cfg.freeze_epochs)
+        head = _fit_head(learn, cfg, log) if cfg.pretrained and not state else []  # short, so not checkpointed
+        if cfg.pretrained: learn.unfreeze()
+        progress = state or dict(epochs_done=0, seconds=time.time() - t0, history=head)
+        cbs = [*(cbs or []), *([MixUp(cfg.mixup)] if cfg.mixup else []),
+               *([] if out is None else [Checkpoint(out, cfg, progress)]), *([budget] if budget else [])]
+        log(f"training {cfg.arch} for {cfg.epochs} epochs" + (f", from epoch {start + 1}" if start else ''))
+        if cfg.pretrained: learn.fit_one_cycle(cfg.epochs, slice(cfg.lr/100, cfg.lr/2), cbs=cbs, start_epoch=start)
         elif cfg.swa:
             average = torch.load(Path(out)/'checkpoint_average.pth', weights_only=True) if state else None
             learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)
@@ -234,8 +248,8 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
         return learn, None
     try:
         if budget and budget.stopped: cfg.epochs = learn.n_epoch  # the schedule the budget re-planned
-        seconds = time.time() - t0 + (state['seconds'] if state else 0)
-        history = (state['history'] if state else []) + recorder_history(learn)[start:]  # before tta, which resets the Recorder
+        seconds = time.time() - t0 + (state['seconds'] if state else 0)  # the head's phase included
+        history = progress['history'] + recorder_history(learn)[start:]  # before tta, which resets the Recorder
         mean, std = norm_stats(dls)
         learn.model.float()
         valid = data.split('valid')  # scored as `evaluate` and the demo feed a saved model: through `prepare`
