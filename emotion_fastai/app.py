@@ -19,11 +19,12 @@ import emotion_fastai
 from .inference import Predictor, ImageError, load_image, draw_faces, crop_face
 from .saved_model import read_model_meta, ModelDirError
 from .interpret import gradcam, overlay_cam
-from .video import VideoError, open_video, analyse_video, write_rows, plot_timeline, video_summary
+from .video import VideoError, open_video, analyse_video, write_rows, plot_timeline, video_summary, LiveFaces
+from .quantize import int8_file
 
 # %% auto #0
-__all__ = ['MODELS_ENV', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'INTRO', 'make_examples', 'find_models_dir', 'model_dirs',
-           'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'launch']
+__all__ = ['MODELS_ENV', 'STREAM_MODEL', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'INTRO', 'make_examples', 'find_models_dir',
+           'model_dirs', 'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'launch']
 
 # %% ../nbs/09_app.ipynb #ca2c93de
 def make_examples(folder) -> list:
@@ -77,6 +78,8 @@ def model_info(path) -> str:
         n = res.get('n_valid')
         parts.append(f"validation (FER2013 PublicTest{f', {n:,} faces' if n else ''}) accuracy **{acc:.1%}**"
                      + (f", macro F1 {res['valid_macro_f1']:.2f}" if 'valid_macro_f1' in res else ''))
+    if int8_file(path) and 'valid_accuracy' in (q := meta['int8']):
+        parts.append(f"runs in int8 ({(path/q['file']).stat().st_size/1e6:.1f} MB): validation accuracy {q['valid_accuracy']:.1%}")
     return ' · '.join(parts)
 
 # %% ../nbs/09_app.ipynb #8e66da08
@@ -94,7 +97,7 @@ def image_source(image) -> tuple:
 # %% ../nbs/09_app.ipynb #40645821
 class EmotionApp:
     "The demo's logic without the UI: the models in `models_dir`, loaded on first use, and `analyze`"
-    def __init__(self, models_dir=None, backend='torch'):
+    def __init__(self, models_dir=None, backend='auto'):
         self.models = model_dirs(models_dir)
         self.names, self.backend = list(self.models), backend
         self._preds, self._cam_models = {}, {}
@@ -148,12 +151,17 @@ def cam(self:EmotionApp, pred:Predictor, img:np.ndarray, box, whole_image=False)
     return over, f'Grad-CAM shows where the model looked for **{pred.classes[idx]}**.'
 
 # %% ../nbs/09_app.ipynb #c2f601e0
+STREAM_MODEL = 'small'  # the model the webcam uses unless another is chosen: the fastest
+
 @patch
-def stream(self:EmotionApp, frame, model=None) -> tuple:
-    "The annotated webcam `frame` and the probabilities of its largest face"
-    if frame is None: return None, None
-    r = self.analyze(frame, model)
-    return (frame if r['annotated'] is None else r['annotated']), r['probabilities']
+def stream(self:EmotionApp, frame, model=None, live:LiveFaces|None=None) -> tuple:
+    "The annotated webcam `frame`, its largest face's probabilities, and the stream's `LiveFaces` (a new one for a new model)"
+    if frame is None: return None, None, live
+    pred = self.predictor(STREAM_MODEL if model in (None, self.names[0]) and STREAM_MODEL in self.models else model)
+    if live is None or live.pred is not pred: live = LiveFaces(pred)
+    img = load_image(frame)
+    faces = live(img)
+    return draw_faces(img, faces, numbers=[f['face_id'] for f in faces]), (faces[0]['probabilities'] if faces else None), live
 
 # %% ../nbs/09_app.ipynb #9d3b415d
 MAX_VIDEO_MB, MAX_VIDEO_SECONDS = 50, 120
@@ -218,11 +226,12 @@ on [FER2013](https://www.kaggle.com/datasets/msambare/fer2013) with [fastai](htt
 kept; a clip's results are kept ten minutes, for you to download, then deleted. FER2013-trained models are about 69% accurate and reflect that data set's biases: treat the output as a demo,
 not a judgement about anyone."""
 
-def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
+def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
     "The Gradio demo for the models in `models_dir` (default: `app/models`), with the images of `examples_dir` as examples"
     core = EmotionApp(models_dir, backend)
     out_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-app-'))  # the pictures we return (`image_file`)
     video_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-videos-'))  # a folder per analysed clip
+    stream_dir = Path(tempfile.mkdtemp(prefix='emotion-fastai-webcam-'))  # webcam frames: up to 25 a second, kept 30 s
     root = find_models_dir(models_dir)
     examples_dir = Path(examples_dir) if examples_dir else root.parent/'examples'
     examples = sorted(p for p in examples_dir.glob('*') if p.suffix.lower() in ('.png', '.jpg', '.jpeg', '.webp')) \
@@ -238,9 +247,9 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
                 gr.Dropdown(choices=choices, value=r['selected'] or 0, visible=len(r['faces']) > 1),
                 gr.Image(value=image_file(r['cam'], out_dir), visible=bool(show_cam)), r['status'], details)
 
-    def stream(frame, model):
-        annotated, probs = core.stream(frame, model)
-        return image_file(annotated, out_dir), probs
+    def stream(frame, model, live):
+        annotated, probs, live = core.stream(frame, model, live)
+        return image_file(annotated, stream_dir, max_age=30), probs, live
 
     def video(clip, model, fps):
         r = core.video(clip, model, fps, folder=video_dir)
@@ -255,7 +264,7 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
                     photo = gr.Image(type='filepath', sources=['upload', 'clipboard'], label='Photo', elem_id='photo')
                     if examples: gr.Examples([[str(p)] for p in examples], inputs=[photo], label='Examples')
                 with gr.Tab('Webcam (live)'):
-                    webcam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='Webcam')
+                    webcam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='Webcam', elem_id='webcam')
                 with gr.Tab('Video'):
                     clip = gr.Video(sources=['upload'], label=f'Video clip (up to {MAX_VIDEO_MB} MB and {MAX_VIDEO_SECONDS} s)',
                                     elem_id='clip')
@@ -290,7 +299,8 @@ def build_app(models_dir=None, examples_dir=None, backend='torch') -> gr.Blocks:
         model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]])), model, info,
                      api_visibility='private')
         run_video.click(video, [clip, model, fps], [video_out, timeline, summary, table, video_status], api_name='video')
-        webcam.stream(stream, [webcam, model], [annotated, label], stream_every=0.25,
+        live = gr.State()  # each session's LiveFaces
+        webcam.stream(stream, [webcam, model, live], [annotated, label, live], stream_every=0.04,
                       show_progress='hidden', api_visibility='private')
     demo.core = core  # the logic behind the page, for tests and notebooks
     return demo

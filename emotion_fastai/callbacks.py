@@ -8,6 +8,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/callbacks.html.md"""
 from __future__ import annotations
 import json, os, time
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from fastai.vision.all import Callback, CancelFitException, ChannelsLast, Learne
 
 from .data import CLASSES, norm_stats
 from .saved_model import ModelDirError, load_model, inference_copy, fast_forward, model_input
+from .quantize import int8_file, int8_net
 from .distributed import is_main_process, from_main_process
 
 # %% auto #0
@@ -70,17 +72,19 @@ class Distillation(Callback):
             model, meta = load_model(d)
             if meta['classes'] != list(CLASSES):
                 raise ModelDirError(f"The teacher {d} predicts other classes than {list(CLASSES)}: it cannot teach this model.")
-            self.teachers.append((inference_copy(model).requires_grad_(False), meta))
+            self.teachers.append((d, inference_copy(model).requires_grad_(False), meta))
 
     def before_fit(self):
-        for model, _ in self.teachers: model.to(self.dls.device)
+        on_cpu = self.dls.device.type == 'cpu'  # there, a teacher's int8 copy gives the same answers several times faster
+        self.nets = [int8_net(d) if on_cpu and int8_file(d) else partial(fast_forward, model.to(self.dls.device))
+                     for d, model, _ in self.teachers]
         self.mean, self.std = (torch.tensor(v, device=self.dls.device).view(1, -1, 1, 1) for v in norm_stats(self.dls))
 
     def teacher_probs(self, x) -> torch.Tensor:
         "The teachers' averaged softened probabilities for batch `x` (normalised for the student), each fed as it was trained"
         x = x.float()*self.std + self.mean
-        return torch.stack([(fast_forward(model, model_input(x, meta)).float()/self.T).softmax(1)
-                            for model, meta in self.teachers]).mean(0)
+        return torch.stack([(net(model_input(x, meta)).float().to(x.device)/self.T).softmax(1)
+                            for net, (_, _, meta) in zip(self.nets, self.teachers)]).mean(0)
 
     def after_loss(self):
         with torch.no_grad(): target = self.teacher_probs(self.xb[0])

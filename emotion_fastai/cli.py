@@ -1,4 +1,4 @@
-"""`emotion-fastai`: one entry point with a subcommand for each job — `data`, `train`, `evaluate`, `predict` and `app`.
+"""`emotion-fastai`: one entry point with a subcommand for each job — `data`, `train`, `evaluate`, `quantize`, `predict` and `app`.
 
 Docs: https://emotion-fastai.github.io/emotion-fastai/cli.html.md"""
 
@@ -27,7 +27,7 @@ def _train(args):
     "Train one model and save it with its results"
     from emotion_fastai.data import resolve_source
     from emotion_fastai.train import TrainConfig, train_model, PRETRAINED_ARCHS
-    cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, size=args.size, bs=args.bs, seed=args.seed,
+    cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, lr_mult=args.lr_mult, size=args.size, bs=args.bs, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else args.arch in PRETRAINED_ARCHS,
                       quick=args.quick, time_budget=args.time_budget, init=args.init,
                       swa=args.swa, mixup=args.mixup, teachers=args.teacher,
@@ -44,7 +44,23 @@ def _train(args):
 def _evaluate(args):
     "Evaluate a saved model (or the ensemble of several) on a split of any FER2013 source"
     from emotion_fastai.evaluate import evaluate_command
-    evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs, out=args.stdout)
+    evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs, out=args.stdout,
+                     int8=args.int8)
+
+def _quantize(args):
+    "Quantise a saved model to int8, calibrated on training faces; score both on the validation split and record it"
+    from emotion_fastai.data import load_fer, resolve_source
+    from emotion_fastai.quantize import calibration_faces, quantize_model, record_int8
+    from emotion_fastai.evaluate import evaluate_model
+    data = load_fer(resolve_source(args.data), quick=False)
+    path = quantize_model(args.model, calibration_faces(data, args.n))
+    print(f"wrote {path} ({path.stat().st_size/1e6:.1f} MB), calibrated on training faces", file=args.stdout)
+    if 'valid' not in data.split_names: return
+    m = evaluate_model(args.model, data.source, split='valid')
+    q = m['int8']
+    record_int8(args.model, valid_accuracy=q['accuracy'], valid_agreement=q['agreement'], float_valid_accuracy=m['accuracy'])
+    print(f"validation ({m['n_images']:,} faces): float {m['accuracy']:.2%}, int8 {q['accuracy']:.2%}; the same label "
+          f"for {q['agreement']:.2%}; {m['images_per_second']:,.0f} and {q['images_per_second']:,.0f} faces/s", file=args.stdout)
 
 def _predict(args):
     "Find the faces in images and videos (files or folders) and classify each"
@@ -54,10 +70,11 @@ def _predict(args):
     inputs = expand_inputs(args.images, args.video)
     videos = [p for p in inputs if args.video or is_video(p)]
     if not videos and not args.csv and not args.out and not args.annotate and not args.timeline:  # images, as a list
-        code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout)
+        code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout,
+                               backend=args.backend)
         if code: sys.exit(code)
         return
-    pred, errors, shown = Predictor(args.model), [], {}
+    pred, errors, shown = Predictor(args.model, backend=args.backend), [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
         if total is None and (args.video or is_video(path)): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
@@ -96,11 +113,12 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument('--to-csv', metavar='CSV', help='also write the data as fer2013.csv (emotion,pixels,Usage)')
     d.set_defaults(func=_data)
     t = sub.add_parser('train', help='train a model and save it with results.json')
-    t.add_argument('--arch', required=True, choices=['cnn', 'cnn_aug', 'vgg16_bn', 'resnet34', 'effnet_lite0'])
+    t.add_argument('--arch', required=True, choices=['cnn', 'cnn_aug', 'cnn_small', 'vgg16_bn', 'resnet34', 'effnet_lite0'])
     t.add_argument('--data', help='FER2013 folder, archive or CSV (default: $EMOTION_FASTAI_DATA)')
     t.add_argument('--out', required=True, help='model directory to write')
     t.add_argument('--epochs', type=int, help="number of epochs (default: the arch's recipe)")
     t.add_argument('--lr', type=float, help='maximum learning rate of the one-cycle schedule')
+    t.add_argument('--lr-mult', type=float, help="pretrained: the head's learning rate over the first layers' (default: the arch's recipe)")
     t.add_argument('--size', type=int, help='input size in pixels')
     t.add_argument('--bs', type=int, default=256, help='batch size')
     t.add_argument('--seed', type=int, default=42)
@@ -127,7 +145,13 @@ def _parser() -> argparse.ArgumentParser:
                    help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror')
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
     e.add_argument('--bs', type=int, default=256, help='batch size')
+    e.add_argument('--no-int8', dest='int8', action='store_false', help="do not also score the model's int8 copy (model.int8.onnx)")
     e.set_defaults(func=_evaluate)
+    q = sub.add_parser('quantize', help='add an int8 copy of a saved model, for fast CPU inference')
+    q.add_argument('model', help='model directory written by `emotion-fastai train`')
+    q.add_argument('--data', help='FER2013 folder, archive or CSV, to calibrate on its training faces (default: $EMOTION_FASTAI_DATA)')
+    q.add_argument('--n', type=int, default=256, help='how many training faces to calibrate on (default: 256)')
+    q.set_defaults(func=_quantize)
     r = sub.add_parser('predict', help='find the faces in images and videos and classify each')
     r.add_argument('model', help='model directory written by `emotion-fastai train`')
     r.add_argument('images', nargs='+', metavar='INPUT', help='image or video files, or folders of them (searched recursively)')
@@ -140,6 +164,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--annotate', metavar='DIR', help='save a copy of each video with boxes and labels in DIR (WebM)')
     r.add_argument('--timeline', metavar='DIR', help="save each video's timeline of emotions in DIR (PNG)")
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
+    r.add_argument('--backend', choices=['auto', 'torch', 'onnx', 'int8'], default='auto',
+                   help="how to run the network (default: auto, the model's int8 copy when it has one, else torch)")
     r.set_defaults(func=_predict)
     a = sub.add_parser('app', help='start the Gradio demo')
     a.add_argument('--models', help='folder of model directories (default: $EMOTION_FASTAI_MODELS, else app/models of this clone)')

@@ -75,8 +75,10 @@ def effnet_model(n_out=7, pretrained=True) -> nn.Sequential:
     return nn.Sequential(EffNetBody(pretrained), create_head(1280, n_out))
 
 def effnet_splitter(m:nn.Sequential) -> list:
-    "Two parameter groups, body and head, for freezing and discriminative learning rates"
-    return L(m[0], m[1]).map(params)
+    "Three parameter groups, as `vision_learner` makes for a ResNet: the body up to stride 16, the rest of it, the head"
+    net = m[0].net
+    early, late = [net._conv_stem, net._bn0, *net._blocks[:8]], [*net._blocks[8:], net._conv_head, net._bn1]
+    return L(nn.Sequential(*early), nn.Sequential(*late), m[1]).map(params)
 
 # %% ../nbs/04a_efficientnet.ipynb #fa237bca
 def effnet_learner(dls, pretrained=True, **kwargs) -> Learner:

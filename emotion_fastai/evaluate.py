@@ -19,7 +19,8 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
-from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward
+from .saved_model import INT8_FILE, load_model, as_faces, prepare, inference_copy, fast_forward
+from .quantize import OnnxNet, int8_file
 from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
 
@@ -77,17 +78,20 @@ def tta_views(tta=False) -> list:
     return names
 
 # %% ../nbs/07_evaluation.ipynb #a61eaa74
-def predict_views(model:nn.Module, meta:dict, images, views=('plain',), bs=256, progress=True) -> np.ndarray:
+def predict_views(model:nn.Module|OnnxNet, meta:dict, images, views=('plain',), bs=256, progress=True) -> np.ndarray:
     "Class probabilities of `images` (N,H,W uint8) under each TTA view: shape (len(views), N, classes)"
     images, views = as_faces(images), tta_views(list(views))
-    device, fast = next(model.parameters()).device, inference_copy(model)
+    if isinstance(model, OnnxNet): device, net = 'cpu', model  # e.g. the int8 model
+    else:
+        device, fast = next(model.parameters()).device, inference_copy(model)
+        net = lambda x: fast_forward(fast, x)
     out = np.empty((len(views), len(images), len(meta['classes'])), dtype=np.float32)
     starts = range(0, len(images), bs)
     with torch.inference_mode():
         for i in (progress_bar(starts, leave=False) if progress and len(starts) > 1 else starts):
             x = prepare(images[i:i+bs], meta).to(device)
             for v, name in enumerate(views):
-                out[v, i:i+bs] = fast_forward(fast, TTA_VIEWS[name](x)).float().softmax(1).cpu().numpy()
+                out[v, i:i+bs] = net(TTA_VIEWS[name](x)).float().softmax(1).cpu().numpy()
     return out
 
 # %% ../nbs/07_evaluation.ipynb #c632985f
@@ -118,26 +122,41 @@ def load_models(model_dirs) -> list:
                          f"differ from {dirs[0]} ({', '.join(classes)})")
     return models
 
+# %% ../nbs/07_evaluation.ipynb #8d38a2ad
+def _score_int8(path, meta, data, y, float_probs, bs, tta, progress) -> dict:
+    "The int8 model at `path` scored as `evaluate_model` scores the float one, with how often the two agree"
+    t0 = time.perf_counter()
+    probs = predict_arrays(OnnxNet(path), meta, data.images, bs=bs, tta=tta, progress=progress)
+    seconds = time.perf_counter() - t0
+    sc = score(y, probs.argmax(1), classes=meta['classes'])
+    return dict(file=path.name, **{k: sc[k] for k in ('accuracy', 'balanced_accuracy', 'macro_f1')},
+                agreement=float((probs.argmax(1) == float_probs.argmax(1)).mean()),
+                images_per_second=len(data)/max(seconds, 1e-9))
+
 # %% ../nbs/07_evaluation.ipynb #c9aff871
 def evaluate_model(model_dir, # a model directory, or a list of them to score as an ensemble
                    source, # FER2013 in any layout `load_fer` reads
                    split=None, # 'train', 'valid', 'test' or 'all'; default: 'test', else 'valid', else all
                    tta=False, # True: plain and mirrored faces; 'all': the four views of `TTA_VIEWS`
                    bs=256, # faces per forward pass
-                   progress=True # show a progress bar
+                   progress=True, # show a progress bar
+                   int8=True # also score the model's int8 copy (`model.int8.onnx`), when it has one
                   ) -> dict:
     "Score the model saved in `model_dir` (a list of them: their ensemble) on `split` of `source`, with TTA if `tta`"
     dirs = L(model_dir)
     models = load_models(dirs)
     classes = models[0][1]['classes']
     data = eval_data(source, split, classes)
+    y = model_targets(data, classes)
     t0 = time.perf_counter()
     probs = np.mean([predict_arrays(m, meta, data.images, bs=bs, tta=tta, progress=progress) for m, meta in models], 0)
     seconds = time.perf_counter() - t0
-    sc = score(model_targets(data, classes), probs.argmax(1), classes=classes)
-    return dict(sc, n_images=len(data), split=split_label(data), images_per_second=len(data)/max(seconds, 1e-9),
-                model=shown_path(dirs[0]) if len(dirs) == 1 else [shown_path(d) for d in dirs], source=shown_path(source),
-                tta=tta_views(tta) if tta else False)
+    res = dict(score(y, probs.argmax(1), classes=classes), n_images=len(data), split=split_label(data),
+               images_per_second=len(data)/max(seconds, 1e-9), source=shown_path(source), tta=tta_views(tta) if tta else False,
+               model=shown_path(dirs[0]) if len(dirs) == 1 else [shown_path(d) for d in dirs])
+    if int8 and len(dirs) == 1 and (f := int8_file(dirs[0])):
+        res['int8'] = _score_int8(f, models[0][1], data, y, probs, bs, tta, progress)
+    return res
 
 # %% ../nbs/07_evaluation.ipynb #639d5ae5
 def format_report(metrics:dict) -> str:
@@ -151,12 +170,16 @@ def format_report(metrics:dict) -> str:
     lines = [f"{'accuracy':<18}{metrics['accuracy']:.4f}", f"{'balanced accuracy':<18}{metrics['balanced_accuracy']:.4f}",
              f"{'macro F1':<18}{metrics['macro_f1']:.4f}"]
     if 'images_per_second' in metrics: lines.append(f"{'speed':<18}{metrics['images_per_second']:,.0f} images/s")
+    if q := metrics.get('int8'):
+        lines += ['', f"int8 model ({q['file']}): accuracy {q['accuracy']:.4f} ({(q['accuracy'] - metrics['accuracy'])*100:+.2f} points), "
+                  f"macro F1 {q['macro_f1']:.4f}, the float model's label for {q['agreement']:.2%} of the images, "
+                  f"{q['images_per_second']:,.0f} images/s"]
     return '\n'.join([head, '', table, '', *lines])
 
 # %% ../nbs/07_evaluation.ipynb #784ce7a8
-def evaluate_command(model, data, split=None, tta=False, json_out=None, bs=256, out=None) -> dict:
+def evaluate_command(model, data, split=None, tta=False, json_out=None, bs=256, out=None, int8=True) -> dict:
     "Score model directory `model` (a list: their ensemble) on `data`, print the report to `out` (default: stdout), write the metrics and the command to `json_out`"
-    metrics = evaluate_model(model, data, split=split, tta=tta, bs=bs, progress=True)
+    metrics = evaluate_model(model, data, split=split, tta=tta, bs=bs, progress=True, int8=int8)
     print(format_report(metrics), file=out or sys.stdout)
     if json_out:
         Path(json_out).parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/inference.html.md"""
 
 # %% ../nbs/08_inference.ipynb #a713075b
 from __future__ import annotations
-import hashlib, io, json, os, sys, threading, warnings
+import hashlib, importlib.util, io, json, os, sys, threading, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,13 @@ from fastcore.basics import patch
 import emotion_fastai
 from .data import IMAGE_SUFFIXES, cache_dir
 from .saved_model import ModelDirError, load_model, prepare, inference_copy, fast_forward
+from .quantize import OnnxNet, int8_file, int8_net, to_onnx
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'NO_FACE', 'ImageError', 'to_uint8', 'to_rgb', 'fit_size', 'load_image',
-           'face_cascade', 'detect_faces', 'crop_face', 'default_model_dir', 'softmax', 'face_result', 'Predictor',
-           'whole_image_box', 'export_onnx', 'onnx_session', 'draw_faces', 'expand_images', 'format_results',
-           'predict_command']
+__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'NO_FACE', 'BACKENDS', 'ImageError', 'to_uint8', 'to_rgb', 'fit_size',
+           'load_image', 'face_cascade', 'detect_faces', 'crop_face', 'default_model_dir', 'softmax', 'face_result',
+           'torch_threads', 'Predictor', 'whole_image_box', 'export_onnx', 'draw_faces', 'expand_images',
+           'format_results', 'predict_command']
 
 # %% ../nbs/08_inference.ipynb #ba8d8557
 MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS: 1024*1024*1024 // 4 // 3
@@ -202,20 +204,40 @@ def face_result(box, probs, classes) -> dict:
 NO_FACE = "No face found. Try a frontal, well-lit face, or classify the whole image as one face (whole_image=True)."
 
 # %% ../nbs/08_inference.ipynb #f8a6c938
+BACKENDS = ('auto', 'torch', 'onnx', 'int8')
+
+def _auto_backend(model_dir, device) -> str:
+    "'int8' when `model_dir` has an up-to-date int8 model, the network runs on the CPU and ONNX Runtime is installed; else 'torch'"
+    if device.type != 'cpu' or int8_file(model_dir) is None: return 'torch'
+    return 'int8' if importlib.util.find_spec('onnxruntime') else 'torch'
+
+@contextmanager
+def torch_threads(n:int|None):
+    "PyTorch's CPU threads set to `n` inside the block, restored after (`None`: left as they are)"
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
+# %% ../nbs/08_inference.ipynb #a7c3e9d1
 class Predictor:
     "Load the model in `model_dir` once, then detect and classify the faces of any image"
     def __init__(self, model_dir=None, # a model directory; default: `default_model_dir()`
                  device='cpu', # where the network runs
-                 backend='torch', # 'torch', or 'onnx' for ONNX Runtime
-                 margin=MARGIN # grow each detected face box by this share of its side before cropping
+                 backend='auto', # 'torch', 'onnx' (ONNX Runtime), 'int8' (the model's int8 copy); 'auto': int8 if the model has it
+                 margin=MARGIN, # grow each detected face box by this share of its side before cropping
+                 threads:int|None=None # CPU threads for the network; default: 1 for PyTorch, ONNX Runtime's own for ONNX
                 ):
+        if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self.model, self.meta = load_model(self.model_dir, device)
-        self.device, self.backend, self.margin = torch.device(device), backend, margin
+        self.device, self.margin = torch.device(device), margin
         self.classes, self.size, self.channels = list(self.meta['classes']), self.meta['size'], self.meta['channels']
         self.fast = inference_copy(self.model)  # batch norms folded, channels-last: the same network, faster on a CPU
-        if backend not in ('torch', 'onnx'): raise ValueError(f"backend must be 'torch' or 'onnx', not {backend!r}")
-        self.session = onnx_session(self) if backend == 'onnx' else None
+        self.backend = _auto_backend(self.model_dir, self.device) if backend == 'auto' else backend
+        self.threads = threads or (1 if self.backend == 'torch' else None)
+        self.net = (int8_net(self.model_dir, threads) if self.backend == 'int8' else
+                    OnnxNet(export_onnx(self), threads) if self.backend == 'onnx' else None)
 
     def __repr__(self): return f"Predictor({self.meta['arch']} from {self.model_dir}, {self.backend} on {self.device})"
 
@@ -226,11 +248,10 @@ class Predictor:
     def classify(self, faces) -> np.ndarray:
         "Probabilities (N, classes) for the grayscale face crops `faces`"
         if not len(faces): return np.zeros((0, len(self.classes)), np.float32)
-        x = self.preprocess(faces)
-        if self.session is not None: logits = self.session.run(None, {'image': x})[0]
-        else:
-            with torch.inference_mode(): logits = fast_forward(self.fast, torch.from_numpy(x).to(self.device)).float().cpu().numpy()
-        return softmax(logits)
+        x = torch.from_numpy(self.preprocess(faces))
+        if self.net is not None: return softmax(self.net(x).numpy())
+        with torch.inference_mode(), torch_threads(self.threads):
+            return softmax(fast_forward(self.fast, x.to(self.device)).float().cpu().numpy())
 
 # %% ../nbs/08_inference.ipynb #ff993b95
 def whole_image_box(gray:np.ndarray) -> tuple:
@@ -264,27 +285,15 @@ def _file_hash(path, n=12) -> str:
     return h.hexdigest()[:n]
 
 def export_onnx(pred:Predictor, path=None) -> Path:
-    "Export `pred`'s model to ONNX (once; cached by a hash of its weights) and return the file"
+    "Export `pred`'s float model to ONNX (once; cached by a hash of its weights) and return the file"
     path = Path(path or cache_dir()/'onnx'/f"{pred.meta['arch']}-{_file_hash(pred.model_dir/'model.safetensors')}.onnx")
     if path.exists(): return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp')
-    x = torch.zeros(1, pred.channels, pred.size, pred.size)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(pred.model.cpu(), x, str(tmp), input_names=['image'], output_names=['logits'],
-                          dynamic_axes={'image': {0: 'n'}, 'logits': {0: 'n'}}, opset_version=17, dynamo=False)
+    to_onnx(pred.model, pred.meta, tmp)
     pred.model.to(pred.device)
     os.replace(tmp, path)
     return path
-
-# %% ../nbs/08_inference.ipynb #9f07bc2b
-def onnx_session(pred:Predictor):
-    "An ONNX Runtime session for `pred`'s model"
-    try: import onnxruntime as ort
-    except ImportError as e: raise ImportError("backend='onnx' needs onnxruntime: pip install onnxruntime") from e
-    opts = ort.SessionOptions(); opts.log_severity_level = 3
-    return ort.InferenceSession(str(export_onnx(pred)), opts, providers=['CPUExecutionProvider'])
 
 # %% ../nbs/08_inference.ipynb #eac9d15a
 def draw_faces(img:np.ndarray, faces, selected=None, color=(0, 200, 0), selected_color=(255, 140, 0), numbers=None) -> np.ndarray:
@@ -340,9 +349,9 @@ def format_results(results, top=3) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/08_inference.ipynb #eeeb9e97
-def predict_command(model, images, json_out=False, whole_image=False, out=None) -> int:
+def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto') -> int:
     "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout); returns 1 if any image failed, else 0"
-    results = Predictor(model).predict_files(images, whole_image=whole_image)
+    results = Predictor(model, backend=backend).predict_files(images, whole_image=whole_image)
     print(json.dumps([{k: r[k] for k in ('file', 'faces', 'message', 'error')} for r in results], indent=2)
           if json_out else format_results(results), file=out or sys.stdout)
     return int(any(r['error'] for r in results))

@@ -34,7 +34,7 @@ def _last_conv(body:nn.Module) -> nn.Module:
 def cam_layer(model:nn.Module, meta:dict) -> nn.Module:
     "The layer Grad-CAM reads for a saved model of `meta['arch']`"
     arch = meta.get('arch')
-    if arch in ('cnn', 'cnn_aug'): return _last_conv(model[:-1])   # the conv blocks; model[-1] is the head
+    if arch in ('cnn', 'cnn_aug', 'cnn_small'): return _last_conv(model[:-1])   # the conv blocks; model[-1] is the head
     if arch in ARCHS: return _last_conv(model[0])                  # vision_learner: body, head
     raise ValueError(f"No Grad-CAM layer known for arch {arch!r}: expected one of {list(MODEL_ARCHS)}")
 

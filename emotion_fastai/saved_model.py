@@ -21,14 +21,16 @@ from .data import CLASSES
 from .models import fer_cnn, n_params
 from .transfer import ARCHS, transfer_model
 from .effnet import EFFNET_ARCHS, effnet_model
+from .small import fer_small
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'MODEL_ARCHS', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta', 'load_model',
-           'as_faces', 'model_input', 'prepare', 'inference_copy', 'fast_forward', 'predict_faces']
+__all__ = ['MODEL_FORMAT', 'INT8_FILE', 'MODEL_ARCHS', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta',
+           'load_model', 'as_faces', 'model_input', 'prepare', 'inference_copy', 'fast_forward', 'predict_faces']
 
 # %% ../nbs/05_saved_model.ipynb #24e682a6
 MODEL_FORMAT = 'emotion-fastai-model/1'
-MODEL_ARCHS = ('cnn', 'cnn_aug', *ARCHS, *EFFNET_ARCHS)  # the networks a model directory can hold
+INT8_FILE = 'model.int8.onnx'  # optional: the model quantised to int8 (`quantize_model`), named in model.json's `int8`
+MODEL_ARCHS = ('cnn', 'cnn_aug', 'cnn_small', *ARCHS, *EFFNET_ARCHS)  # the networks a model directory can hold
 
 class ModelDirError(ValueError):
     "A folder that is not a model directory written by `save_model`, or one that cannot be loaded; the message says why"
@@ -37,6 +39,7 @@ class ModelDirError(ValueError):
 def build_model(arch, channels, n_out=len(CLASSES), pretrained=False) -> nn.Module:
     "The network for `arch`, with random weights (or ImageNet ones for a pretrained backbone)"
     if arch in ('cnn', 'cnn_aug'): return fer_cnn(n_in=channels, n_out=n_out)
+    if arch == 'cnn_small': return fer_small(n_in=channels, n_out=n_out)
     if arch in ARCHS: return transfer_model(arch, n_out, pretrained=pretrained, n_in=channels)
     if arch in EFFNET_ARCHS: return effnet_model(n_out, pretrained=pretrained)
     raise ModelDirError(f"Unknown arch {arch!r}: this version knows {list(MODEL_ARCHS)}")
@@ -61,6 +64,7 @@ def save_model(model:nn.Module, # the trained network
                 mean=[float(m) for m in mean], std=[float(s) for s in std], dtype='float16' if half else 'float32',
                 n_params=n_params(model), **extra)
     (path/'model.json').write_text(json.dumps(meta, indent=2))
+    (path/INT8_FILE).unlink(missing_ok=True)  # an int8 copy of the weights this replaces would be stale
     for f in ('model.safetensors', 'model.json'): os.chmod(path/f, 0o644)  # readable by a server running as another user
     return path
 

@@ -23,6 +23,7 @@ from .models import fer_cnn, n_params
 from .augment import fer_augmentations
 from .transfer import ARCHS, transfer_learner
 from .effnet import EFFNET_ARCHS, EFFNET_STATS, effnet_learner
+from .small import fer_small
 from .saved_model import MODEL_ARCHS, ModelDirError, save_model, read_model_meta, load_model, predict_faces
 from .metrics import score
 from .results import shown_path, recorded_command
@@ -39,9 +40,10 @@ __all__ = ['RECIPES', 'PRETRAINED_ARCHS', 'TrainConfig', 'config_dls', 'config_l
 RECIPES = {
     'cnn':      dict(channels=1, size=48, aug=False, lr=3e-3, epochs=30),
     'cnn_aug':  dict(channels=1, size=48, aug=True,  lr=3e-3, epochs=100),
+    'cnn_small': dict(channels=1, size=48, aug=True, lr=3e-3, epochs=60),
     'vgg16_bn': dict(channels=3, size=96, aug=True,  lr=2e-3, epochs=60),
     'resnet34': dict(channels=3, size=96, aug=True,  lr=2e-3, epochs=60),
-    'effnet_lite0': dict(channels=3, size=96, aug=True, lr=2e-3, epochs=20),
+    'effnet_lite0': dict(channels=3, size=96, aug=True, lr=2e-3, epochs=20, lr_mult=10),
 }
 PRETRAINED_ARCHS = (*ARCHS, *EFFNET_ARCHS)  # the archs with ImageNet weights
 
@@ -57,6 +59,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     pretrained: bool = False      # ImageNet weights (the archs of PRETRAINED_ARCHS only)
     freeze_epochs: int = 2        # head-only epochs before unfreezing, pretrained only
+    lr_mult: float|None = None    # pretrained: the head learns this many times faster than the first layers; default: the recipe's, else 100
     seed: int = 42
     quick: bool = False           # the small stratified subset
     time_budget: float|None = None  # seconds: choose the number of epochs to fit it
@@ -77,6 +80,7 @@ class TrainConfig:
         r = RECIPES[self.arch]
         self.epochs,self.lr,self.size = [r[k] if v is None else v for k, v in (('epochs',self.epochs),('lr',self.lr),('size',self.size))]
         self.channels,self.aug = r['channels'],r['aug']
+        if self.lr_mult is None: self.lr_mult = r.get('lr_mult', 100)
         if self.init is not None: self.init = str(self.init)
         if self.teachers is not None: self.teachers = [str(t) for t in L(self.teachers)]
         if not 0 <= self.distill_weight <= 1: raise ValueError(f"distill_weight is a share of the loss, between 0 and 1, not {self.distill_weight}")
@@ -102,7 +106,8 @@ def config_learner(cfg:TrainConfig, dls) -> Learner:
               metrics=[accuracy, F1Score(average='macro')])
     if cfg.arch in ARCHS: return transfer_learner(dls, cfg.arch, pretrained=cfg.pretrained, **kw)
     if cfg.arch in EFFNET_ARCHS: return effnet_learner(dls, pretrained=cfg.pretrained, **kw)
-    return Learner(dls, fer_cnn(n_in=cfg.channels, n_out=len(CLASSES)), **kw)
+    net = fer_small if cfg.arch == 'cnn_small' else fer_cnn
+    return Learner(dls, net(n_in=cfg.channels, n_out=len(CLASSES)), **kw)
 
 # %% ../nbs/06_train.ipynb #97482c6a
 class _BatchTimer(Callback):
@@ -236,7 +241,7 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
         cbs = [*(cbs or []), *([MixUp(cfg.mixup)] if cfg.mixup else []),
                *([] if out is None else [Checkpoint(out, cfg, progress)]), *([budget] if budget else [])]
         log(f"training {cfg.arch} for {cfg.epochs} epochs" + (f", from epoch {start + 1}" if start else ''))
-        if cfg.pretrained: learn.fit_one_cycle(cfg.epochs, slice(cfg.lr/100, cfg.lr/2), cbs=cbs, start_epoch=start)
+        if cfg.pretrained: learn.fit_one_cycle(cfg.epochs, slice(cfg.lr/2/cfg.lr_mult, cfg.lr/2), cbs=cbs, start_epoch=start)
         elif cfg.swa:
             average = torch.load(Path(out)/'checkpoint_average.pth', weights_only=True) if state else None
             learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)

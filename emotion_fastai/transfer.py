@@ -60,10 +60,11 @@ def transfer_learner(dls, arch, pretrained=False, **kwargs):
     return vision_learner(dls, ARCHS[arch], pretrained=pretrained, normalize=False, **kwargs)
 
 # %% ../nbs/03_vgg.ipynb #bb416309
-def fit_pretrained(learn, epochs, lr=2e-3, freeze_epochs=2):
+def fit_pretrained(learn, epochs, lr=2e-3, freeze_epochs=2,
+                   lr_mult=100): # the head learns `lr_mult` times faster than the first layers
     "Fine-tune a pretrained `learn`: head only for `freeze_epochs`, then all layers with discriminative rates"
     learn.freeze()
     learn.fit_one_cycle(freeze_epochs, lr)
     learn.unfreeze()
-    learn.fit_one_cycle(epochs, slice(lr/100, lr/2))
+    learn.fit_one_cycle(epochs, slice(lr/2/lr_mult, lr/2))
     return learn

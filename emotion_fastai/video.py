@@ -17,14 +17,14 @@ import cv2
 import matplotlib.pyplot as plt
 
 from .data import IMAGE_SUFFIXES
-from .inference import Predictor, ImageError, draw_faces, face_result
+from .inference import Predictor, ImageError, draw_faces, face_result, detect_faces, crop_face
 
 if 'OPENCV_FFMPEG_LOGLEVEL' not in os.environ: os.environ['OPENCV_FFMPEG_LOGLEVEL'] = '-8'  # FFmpeg's own log lines: we say what went wrong ourselves
 
 # %% auto #0
 __all__ = ['VIDEO_SUFFIXES', 'VideoError', 'write_video', 'open_video', 'frame_step', 'read_frames', 'iou', 'FaceTracker',
-           'Smoother', 'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'is_video', 'expand_inputs',
-           'image_rows', 'file_rows']
+           'Smoother', 'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'follow_box', 'LiveFaces',
+           'is_video', 'expand_inputs', 'image_rows', 'file_rows']
 
 # %% ../nbs/08a_video.ipynb #a645905c
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.gif')
@@ -217,6 +217,47 @@ def video_summary(rows) -> pd.DataFrame:
     top = g.label.agg(lambda s: s.value_counts().index[0])
     return pd.DataFrame(dict(frames=g.size(), from_s=g.time_s.min(), to_s=g.time_s.max(), emotion=top,
                              share=g.apply(lambda d: (d.label == top[d.name]).mean(), include_groups=False).round(2)))
+
+# %% ../nbs/08a_video.ipynb #90b44b81
+def follow_box(prev:np.ndarray, # the previous grayscale frame
+               gray:np.ndarray, # the next one
+               box, # a face's box `(x, y, w, h)` in `prev`
+               search=0.5, # how far it may have moved, as a share of its side
+               side=32 # match at this many pixels across the face
+              ) -> tuple:
+    "Where the face in `box` of `prev` is in `gray`: the best match of its pixels in a window around it"
+    x, y, w, h = box
+    H, W = gray.shape[:2]
+    s = side / max(w, h)
+    x0, y0 = max(0, x - round(w * search)), max(0, y - round(h * search))
+    x1, y1 = min(W, x + w + round(w * search)), min(H, y + h + round(h * search))
+    small = lambda im: cv2.resize(im, (max(1, round(im.shape[1] * s)), max(1, round(im.shape[0] * s))), interpolation=cv2.INTER_AREA)
+    window, face = small(gray[y0:y1, x0:x1]), small(prev[y:y+h, x:x+w])
+    if window.shape[0] < face.shape[0] or window.shape[1] < face.shape[1]: return tuple(box)
+    _, _, _, (bx, by) = cv2.minMaxLoc(cv2.matchTemplate(window, face, cv2.TM_CCOEFF_NORMED))
+    return (min(max(x0 + round(bx / s), 0), W - w), min(max(y0 + round(by / s), 0), H - h), w, h)
+
+# %% ../nbs/08a_video.ipynb #d271d32b
+class LiveFaces:
+    "The faces of a live stream, frame by frame: detected at reduced size every few frames, followed in between, classified in one batch"
+    def __init__(self, pred:Predictor, # the model that reads the faces
+                 detect_every=5, # run the detector on every `detect_every`-th frame (and whenever no face is followed)
+                 detect_side=320, # the detector's image size (longest side, in pixels)
+                 smooth=3 # average each face's probabilities over its last `smooth` frames
+                ):
+        self.pred, self.detect_every, self.detect_side = pred, detect_every, detect_side
+        self.tracker, self.smoother = FaceTracker(), Smoother(smooth)
+        self.prev, self.boxes, self.n = None, [], 0
+
+    def __call__(self, img:np.ndarray) -> list:
+        "The faces of the next RGB frame `img`: `face_result` dicts, largest face first, each with its `face_id`"
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        follow = self.boxes and self.n % self.detect_every and self.prev.shape == gray.shape
+        boxes = [follow_box(self.prev, gray, b) for b in self.boxes] if follow else detect_faces(gray, detect_side=self.detect_side)
+        self.prev, self.boxes, self.n = gray, boxes, self.n + 1
+        probs = self.pred.classify([crop_face(gray, b, self.pred.margin, self.pred.size) for b in boxes])
+        return [dict(face_result(b, self.smoother(i, p), self.pred.classes), face_id=i)
+                for i, b, p in zip(self.tracker.update(boxes), boxes, probs)]
 
 # %% ../nbs/08a_video.ipynb #0543cb66
 def is_video(path) -> bool:

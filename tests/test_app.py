@@ -129,3 +129,40 @@ def test_browser(server):
             page.screenshot(path=str(artifacts/'app_astronaut.png'), full_page=True)
         finally: browser.close()
     assert 'happy' in text.lower()
+
+def _y4m(path, frames):
+    "Write RGB `frames` as a Y4M video (I420), the format Chromium's fake camera plays"
+    import cv2
+    h, w = frames[0].shape[:2]
+    with open(path, 'wb') as f:
+        f.write(f'YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n'.encode())
+        for im in frames: f.write(b'FRAME\n' + cv2.cvtColor(im, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+def test_browser_webcam(server, tmp_path):
+    "The live webcam tab with Chromium's fake camera playing a face: the stream is classified, box and emotion shown"
+    if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
+    sync_api = pytest.importorskip('playwright.sync_api')
+    import cv2, numpy as np
+    from PIL import Image
+    face = np.asarray(Image.open(EXAMPLES/'astronaut.png').convert('RGB'))[20:240, 150:370]
+    frames = []
+    for i in range(20):  # her face drifting across a gray 640×480 frame
+        im = np.full((480, 640, 3), 90, np.uint8)
+        im[120:340, 150 + 5*i:370 + 5*i] = face
+        frames.append(im)
+    cam = _y4m(tmp_path/'face.y4m', frames)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            '--no-sandbox', '--headless', '--disable-gpu', '--use-fake-ui-for-media-stream',
+            '--use-fake-device-for-media-stream', f'--use-file-for-fake-video-capture={cam}'])
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+            page.set_default_timeout(60_000)
+            page.goto(server)
+            page.get_by_role('tab', name='Webcam (live)').click()
+            page.locator('#webcam').get_by_text('Click to Access Webcam').click()
+            page.locator('#webcam').get_by_text('Record').click()  # the button's label is 'capture photo', its text Record
+            page.locator('#emotion').get_by_text('happy').first.wait_for()
+            page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_webcam.png'), full_page=True)
+        finally: browser.close()

@@ -122,3 +122,23 @@ def test_distillation_seed_ranges_come_from_results_json():
     "The README's summary of the two seeds quotes the ranges their records hold"
     text = norm(README.read_text(encoding='utf-8'))
     assert f"reaches {kd_range('valid_accuracy')} alone and {kd_range('valid_tta_accuracy')} with fastai's TTA" in text
+
+def latency_row(name, r):
+    "The README's row for path `name` of the latency benchmark, as it must read given results/bench_latency.json"
+    fmt = lambda v, f: '–' if v is None else format(v, f)
+    return (f"| {name} | {fmt(r['single_ms']['idle'], '.2f')} | {fmt(r['single_ms']['busy core'], '.2f')} | "
+            f"{r['batch_faces_per_s']['idle']:,.0f} | {r['batch_faces_per_s']['busy core']:,.0f} | {fmt(r['accuracy'], '.1%')} |")
+
+def test_latency_table_comes_from_bench_json():
+    "The README's latency table is the one bench/latency.py recorded, with its command, fer and the webcam included"
+    text, b = README.read_text(encoding='utf-8'), record('bench_latency')
+    assert b['faces'] == 'FER2013 PublicTest' and b['fer_installed'], "the recorded run must score PublicTest and measure fer"
+    for name, r in b['paths'].items(): assert latency_row(name, r) in text, f"README's latency row differs: {latency_row(name, r)}"
+    assert b['command'] in text
+    for k, v in b['webcam_fps'].items(): assert f"{k}: {v:.0f} frames/s" in text
+
+def test_int8_figures_come_from_model_json():
+    "The README's int8 figures are the ones `emotion-fastai quantize` recorded in app/models/default/model.json"
+    text, q = README.read_text(encoding='utf-8'), json.loads((ROOT/'app'/'models'/'default'/'model.json').read_text())['int8']
+    assert f"{q['valid_agreement']:.2%} of the\n3,589 PublicTest faces" in text
+    assert f"{q['valid_accuracy']:.2%} accuracy against {q['float_valid_accuracy']:.2%} in float" in text
