@@ -19,7 +19,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
-from .saved_model import INT8_FILE, load_model, as_faces, prepare, inference_copy, fast_forward
+from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward
 from .quantize import OnnxNet, int8_file
 from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
