@@ -17,7 +17,8 @@ of the public-domain astronaut photograph):
 
 Rounds alternate the paths, so that a change in the machine's speed touches them all alike; the figures are
 medians over the rounds. Every round is run twice: on an idle CPU, and beside a process that keeps one core busy.
-Then the webcam loop (`LiveFaces`, drawing, JPEG encoding) on 640×480 clips with one and three faces, and one
+Then the webcam loop (`LiveFaces`, drawing, JPEG encoding) on 640×480 clips with one and three faces, with the model
+the app's webcam runs (the small model when there is one, else the default), and one
 `/predict` request through the running app.
 
     python bench/latency.py --json results/bench_latency.json
@@ -194,7 +195,8 @@ def main(argv=None):
     res = measure(ps, faces, a.rounds, a.calls, a.batch)
     acc = accuracy(ps, faces, labels) if labels is not None else {}
     for n in res: res[n]['accuracy'] = acc.get(n)
-    cam = {f'{k} face{"s" * (k > 1)}': webcam_fps(model_dir, k) for k in (1, 3)}
+    cam_dir = small_dir or model_dir  # the model the app's webcam runs: the small one when it ships
+    cam = {f'{k} face{"s" * (k > 1)}': webcam_fps(cam_dir, k) for k in (1, 3)}
     app = app_request(a.requests) if a.requests else None
     fmt = lambda v, f: '–' if v is None else format(v, f)
     print(f"\n| path | ms a face | ms a face, one core busy | faces/s, batch of {a.batch} | faces/s, batch, one core busy | "
@@ -202,11 +204,12 @@ def main(argv=None):
     for n, r in res.items():
         print(f"| {n} | {fmt(r['single_ms']['idle'], '.2f')} | {fmt(r['single_ms']['busy core'], '.2f')} | "
               f"{r['batch_faces_per_s']['idle']:,.0f} | {r['batch_faces_per_s']['busy core']:,.0f} | {fmt(r['accuracy'], '.1%')} |")
-    print('\nwebcam loop, 640×480 (detect every 5th frame at 320 px, follow, classify, draw, JPEG): ' +
+    print(f'\nwebcam loop with {cam_dir.name}, 640×480 (detect every 5th frame at 320 px, follow, classify, draw, JPEG): ' +
           ', '.join(f'{k}: {v:.0f} frames/s' for k, v in cam.items()))
     if app: print(f'app: one /predict request (640×480 photo, one face), median of {a.requests}: {app:.0f} ms')
     if a.json:
-        out = dict(model=str(model_dir.relative_to(ROOT) if model_dir.is_relative_to(ROOT) else model_dir),
+        rel = lambda d: str(d.resolve().relative_to(ROOT) if d.resolve().is_relative_to(ROOT) else d)
+        out = dict(model=rel(model_dir), small_model=small_dir and rel(small_dir), webcam_model=rel(cam_dir),
                    faces=source, n_faces=len(faces), rounds=a.rounds, calls=a.calls, batch=a.batch, paths=res,
                    fer_installed=any(n.startswith('fer') for n in res), webcam_fps=cam, app_request_ms=app,
                    machine=dict(cpu_count=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),

@@ -7,6 +7,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/int8.html.md"""
 # %% ../nbs/05a_int8.ipynb #2396f0e6
 from __future__ import annotations
 import json, os, tempfile, warnings
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from .effnet import sha256
 from .saved_model import INT8_FILE, ModelDirError, load_model, read_model_meta, prepare, as_faces
 
 # %% auto #0
-__all__ = ['to_onnx', 'calibration_faces', 'quantize_model', 'record_int8', 'onnx_session', 'OnnxNet', 'int8_file', 'int8_net']
+__all__ = ['to_onnx', 'calibration_faces', 'weights_digest', 'quantize_model', 'record_int8', 'onnx_session', 'OnnxNet',
+           'int8_file', 'int8_net']
 
 # %% ../nbs/05a_int8.ipynb #ac39a5b1
 def to_onnx(model:nn.Module, # a network from `load_model`
@@ -55,6 +57,16 @@ def _quantizer():
     except ImportError: raise ImportError("int8 quantisation needs ONNX and ONNX Runtime: pip install onnx onnxruntime") from None
     return quantization
 
+# %% ../nbs/05a_int8.ipynb #6bcc5333
+@lru_cache(maxsize=64)
+def _digest(path:Path, mtime_ns:int, size:int) -> str: return sha256(path)
+
+def weights_digest(model_dir) -> str:
+    "The SHA-256 of `model_dir`'s weights, computed once for each version of the file (its path, size and modification time)"
+    f = Path(model_dir).resolve()/'model.safetensors'
+    st = f.stat()
+    return _digest(f, st.st_mtime_ns, st.st_size)
+
 # %% ../nbs/05a_int8.ipynb #466fef2b
 def quantize_model(model_dir, # a model directory written by `save_model`
                    faces # grayscale training faces to calibrate on (`calibration_faces`)
@@ -70,7 +82,7 @@ def quantize_model(model_dir, # a model directory written by `save_model`
                           activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
         os.replace(out, model_dir/INT8_FILE)
     os.chmod(model_dir/INT8_FILE, 0o644)
-    meta['int8'] = dict(file=INT8_FILE, weights_sha256=sha256(model_dir/'model.safetensors'), calibration_faces=len(x),
+    meta['int8'] = dict(file=INT8_FILE, weights_sha256=weights_digest(model_dir), calibration_faces=len(x),
                         method='static: QDQ, int8 weights per channel, uint8 activations (min-max ranges)')
     (model_dir/'model.json').write_text(json.dumps(meta, indent=2))
     return model_dir/INT8_FILE
@@ -108,7 +120,7 @@ def int8_file(model_dir) -> Path|None:
     model_dir = Path(model_dir)
     q = read_model_meta(model_dir).get('int8')
     if not isinstance(q, dict) or not (model_dir/q.get('file', INT8_FILE)).is_file(): return None
-    if q.get('weights_sha256') != sha256(model_dir/'model.safetensors'): return None  # made from other weights
+    if q.get('weights_sha256') != weights_digest(model_dir): return None  # made from other weights
     return model_dir/q.get('file', INT8_FILE)
 
 def int8_net(model_dir, threads:int|None=None) -> OnnxNet:
