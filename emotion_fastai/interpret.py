@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from fastai.vision.all import ConvLayer
 
 from .transfer import ARCHS
+from .effnet import EFFNET_ARCHS
 from .saved_model import MODEL_ARCHS, as_faces, prepare, predict_faces
 
 # %% auto #0
@@ -35,7 +36,7 @@ def cam_layer(model:nn.Module, meta:dict) -> nn.Module:
     "The layer Grad-CAM reads for a saved model of `meta['arch']`"
     arch = meta.get('arch')
     if arch in ('cnn', 'cnn_aug', 'cnn_small'): return _last_conv(model[:-1])   # the conv blocks; model[-1] is the head
-    if arch in ARCHS: return _last_conv(model[0])                  # vision_learner: body, head
+    if arch in (*ARCHS, *EFFNET_ARCHS): return _last_conv(model[0])  # body, head: vision_learner's, and lesson 4b's
     raise ValueError(f"No Grad-CAM layer known for arch {arch!r}: expected one of {list(MODEL_ARCHS)}")
 
 # %% ../nbs/07a_interpret.ipynb #fe959d95

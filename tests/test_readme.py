@@ -70,7 +70,9 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
           ("distillation: 9 more epochs, the shipped and the 64 px models as teachers", 'cnn_aug_kd', 'cnn_aug_kd'),
           ("the same distillation with seed 7 instead of 42", 'cnn_aug_kd_seed7', 'cnn_aug_kd_seed7'),
           ("a second round: 8 more epochs, the distilled model a third teacher", 'cnn_aug_kd2', 'cnn_aug_kd2'),
-          ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds')]
+          ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds'),
+          ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 4b)",
+           'effnet_lite0', 'effnet_lite0')]
 
 def four_views(name):
     "The four-view accuracy `emotion-fastai evaluate --tta all` recorded in results/evaluate_<name>_tta_all.json"
@@ -85,18 +87,25 @@ def beyond_row(label, name, views):
     return (f"| {label} | {r['valid_accuracy']:.1%} | {r['valid_macro_f1']:.3f} | {r['valid_tta_accuracy']:.1%} | "
             f"{four} | `results/{name}.json` |")
 
-def ensemble_row():
-    "The README's row for the two-model ensemble"
-    m = four_views('ensemble')
-    return (f"| ensemble: the shipped model and the 64 px one, probabilities averaged (four-view macro F1 {m['macro_f1']:.3f}) "
-            f"| – | – | – | {m['accuracy']:.1%} | `results/evaluate_ensemble_tta_all.json` |")
+# The README's ensembles: (label, results/evaluate_<name>_tta_all.json, the models it averages)
+ENSEMBLES = [("ensemble: the shipped model and the 64 px one, probabilities averaged", 'ensemble',
+              ['app/models/default', 'app/models/cnn_aug_64']),
+             ("ensemble of two architectures: the distilled CNN and the EfficientNet", 'ensemble_effnet',
+              ['app/models/cnn_aug_kd', 'app/models/effnet_lite0'])]
+
+def ensemble_row(label, name, models):
+    "The README's row for an ensemble, as it must read given its four-view record"
+    m = four_views(name)
+    return (f"| {label} (four-view macro F1 {m['macro_f1']:.3f}) "
+            f"| – | – | – | {m['accuracy']:.1%} | `results/evaluate_{name}_tta_all.json` |")
 
 def test_beyond_the_four_rows_come_from_results_json():
     "Every figure in the README's table of experiments beyond the four is the one its run or evaluation recorded"
     text = README.read_text(encoding='utf-8')
     for row in BEYOND: assert beyond_row(*row) in text, f"README's row differs from its records: {beyond_row(*row)}"
-    assert four_views('ensemble')['model'] == ['app/models/default', 'app/models/cnn_aug_64']
-    assert ensemble_row() in text, ensemble_row()
+    for label, name, models in ENSEMBLES:
+        assert four_views(name)['model'] == models, name
+        assert ensemble_row(label, name, models) in text, ensemble_row(label, name, models)
 
 def test_beyond_the_four_runs_are_what_the_rows_say():
     "The configs behind the rows: what each run started from and learnt from"
@@ -110,6 +119,8 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert recipe(cfg['cnn_aug_kd']) == recipe(cfg['cnn_aug_kd_seed7']), "the seed-7 run must repeat the recipe exactly"
     assert cfg['cnn_aug_kd2']['init'] == 'app/models/cnn_aug_kd' and cfg['cnn_aug_kd2']['teachers'] == teachers + ['app/models/cnn_aug_kd']
     assert cfg['cnn_aug_kds']['init'] is None and cfg['cnn_aug_kds']['teachers'] == teachers and cfg['cnn_aug_kds']['epochs'] == 30
+    e = cfg['effnet_lite0']
+    assert (e['arch'], e['pretrained'], e['size'], e['freeze_epochs'], e['epochs']) == ('effnet_lite0', True, 96, 2, 10)
     shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
     assert shipped['valid_accuracy'] == record('cnn_aug_kd')['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
 
