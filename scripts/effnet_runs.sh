@@ -9,7 +9,8 @@
 # (results/evaluate_<name>_tta_all.json). The pretrained model is also quantised (measured, not shipped: its int8 copy
 # gives the float model's label for too few faces), shipped as app/models/effnet_lite0 in float16, and scored in an
 # ensemble with the course's best CNN (results/evaluate_ensemble_effnet_tta_all.json).
-# On a 2-core CPU an epoch at 96 px takes 6 to 9 minutes (bf16), the two runs about three hours; on a GPU, minutes.
+# On a 2-core CPU (bf16) the pretrained run took 86 minutes and the one from random weights 155, four hours together
+# (epochs took 7 to 13 minutes, depending on the machine); on a GPU, minutes.
 set -uo pipefail
 DATA=$1; OUT=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -72,7 +72,8 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
           ("a second round: 8 more epochs, the distilled model a third teacher", 'cnn_aug_kd2', 'cnn_aug_kd2'),
           ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds'),
           ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 4b)",
-           'effnet_lite0', 'effnet_lite0')]
+           'effnet_lite0', 'effnet_lite0'),
+          ("the same network from random weights, 12 epochs at 96 px (lesson 4b)", 'effnet_lite0_scratch', 'effnet_lite0_scratch')]
 
 def four_views(name):
     "The four-view accuracy `emotion-fastai evaluate --tta all` recorded in results/evaluate_<name>_tta_all.json"
@@ -121,6 +122,10 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert cfg['cnn_aug_kds']['init'] is None and cfg['cnn_aug_kds']['teachers'] == teachers and cfg['cnn_aug_kds']['epochs'] == 30
     e = cfg['effnet_lite0']
     assert (e['arch'], e['pretrained'], e['size'], e['freeze_epochs'], e['epochs']) == ('effnet_lite0', True, 96, 2, 10)
+    s = cfg['effnet_lite0_scratch']
+    assert (s['arch'], s['pretrained'], s['size'], s['epochs']) == ('effnet_lite0', False, 96, 12), "the same network, budget and inputs"
+    assert {k: v for k, v in s.items() if k not in ('pretrained', 'epochs', 'planned_epochs')} == \
+           {k: v for k, v in e.items() if k not in ('pretrained', 'epochs', 'planned_epochs')}, "and otherwise the same recipe"
     shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
     assert shipped['valid_accuracy'] == record('cnn_aug_kd')['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
 
