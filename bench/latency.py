@@ -190,7 +190,7 @@ def main(argv=None):
     small_dir = Path(a.small) if a.small else (ROOT/'app'/'models'/'small' if (ROOT/'app'/'models'/'small').is_dir() else None)
     faces, labels, source = test_faces(a.batch)
     ps = paths(model_dir, small_dir)
-    print(f'model {model_dir.name} · {len(ps)} paths · faces from {source} · CPU {os.cpu_count()} cores · '
+    print(f'model {model_dir.name} · {len(ps)} paths · faces from {source} · CPU {os.cpu_count()} cores ({int8_instructions()}) · '
           f'load average {os.getloadavg()[0]:.1f}', file=sys.stderr)
     res = measure(ps, faces, a.rounds, a.calls, a.batch)
     acc = accuracy(ps, faces, labels) if labels is not None else {}
@@ -213,11 +213,17 @@ def main(argv=None):
                    faces=source, n_faces=len(faces), rounds=a.rounds, calls=a.calls, batch=a.batch, paths=res,
                    fer_installed=any(n.startswith('fer') for n in res), webcam_fps=cam, app_request_ms=app,
                    machine=dict(cpu_count=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),
-                                torch=torch.__version__),
+                                torch=torch.__version__, int8_instructions=int8_instructions()),
                    command='python bench/latency.py ' + ' '.join(argv if argv is not None else sys.argv[1:]))
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=2))
         print(f'wrote {a.json}', file=sys.stderr)
+
+
+def int8_instructions() -> str:
+    "How this CPU multiplies 8-bit integers: VNNI, or AVX2 alone (whose 16-bit sums are why int8 weights have 7 bits)"
+    flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    return 'VNNI' if 'vnni' in flags else 'AVX2, no VNNI' if 'avx2' in flags else 'unknown'
 
 
 if __name__ == '__main__': main()

@@ -76,3 +76,10 @@ def test_int8_agrees_with_float_on_publictest(model):
     m = evaluate_model(model, os.environ[DATA_ENV], split='valid', progress=False)
     assert m['n_images'] == 3589
     assert m['int8']['agreement'] >= 0.98 and m['accuracy'] - m['int8']['accuracy'] <= 0.003
+
+@pytest.mark.parametrize('model', SHIPPED_INT8, ids=lambda d: d.name)
+def test_shipped_int8_weights_have_seven_bits(model):
+    "Each shipped int8 file keeps its weights within 7 bits, so CPUs without VNNI (AVX2 alone) cannot saturate on it"
+    from emotion_fastai.quantize import int8_weight_range
+    lo, hi = int8_weight_range(model/INT8_FILE)
+    assert -64 <= lo and hi <= 64, f'{model.name}: weights from {lo} to {hi}: quantise again with emotion-fastai quantize'
