@@ -40,6 +40,7 @@ import torch
 from emotion_fastai.data import CLASSES, DATA_ENV, load_fer
 from emotion_fastai.inference import Predictor, load_image, default_model_dir, draw_faces
 from emotion_fastai.saved_model import load_model
+from emotion_fastai.quantize import int8_instructions
 from emotion_fastai.evaluate import predict_arrays
 from emotion_fastai.video import LiveFaces
 from video import frame as clip_frame  # bench/video.py: a 640×480 frame with faces drifting slowly
@@ -218,12 +219,6 @@ def main(argv=None):
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=2))
         print(f'wrote {a.json}', file=sys.stderr)
-
-
-def int8_instructions() -> str:
-    "How this CPU multiplies 8-bit integers: VNNI, or AVX2 alone (whose 16-bit sums are why int8 weights have 7 bits)"
-    flags = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
-    return 'VNNI' if 'vnni' in flags else 'AVX2, no VNNI' if 'avx2' in flags else 'unknown'
 
 
 if __name__ == '__main__': main()

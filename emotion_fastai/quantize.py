@@ -20,7 +20,7 @@ from .saved_model import INT8_FILE, ModelDirError, load_model, read_model_meta, 
 
 # %% auto #0
 __all__ = ['to_onnx', 'calibration_faces', 'weights_digest', 'quantize_model', 'record_int8', 'onnx_session', 'OnnxNet',
-           'int8_file', 'int8_net', 'int8_weight_range']
+           'int8_file', 'int8_net', 'int8_weight_range', 'int8_instructions']
 
 # %% ../nbs/05a_int8.ipynb #ac39a5b1
 def to_onnx(model:nn.Module, # a network from `load_model`
@@ -142,4 +142,10 @@ def int8_weight_range(path # an int8 `.onnx` file, e.g. from `quantize_model`
     ws = [numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer if t.data_type == onnx.TensorProto.INT8]
     if not ws: raise ValueError(f"{path} holds no int8 weights: it is not a quantised model.")
     return min(int(w.min()) for w in ws), max(int(w.max()) for w in ws)
+
+def int8_instructions() -> str:
+    "How this CPU multiplies 8-bit integers: 'VNNI', 'AVX2, no VNNI' (16-bit sums) or 'unknown' (read from Linux's /proc/cpuinfo)"
+    cpuinfo = Path('/proc/cpuinfo')
+    flags = cpuinfo.read_text() if cpuinfo.exists() else ''
+    return 'VNNI' if 'vnni' in flags else 'AVX2, no VNNI' if 'avx2' in flags else 'unknown'
 
