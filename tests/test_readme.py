@@ -73,7 +73,8 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
           ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds'),
           ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 4b)",
            'effnet_lite0', 'effnet_lite0'),
-          ("the same network from random weights, 12 epochs at 96 px (lesson 4b)", 'effnet_lite0_scratch', 'effnet_lite0_scratch')]
+          ("the same network from random weights, 12 epochs at 96 px (lesson 4b)", 'effnet_lite0_scratch', 'effnet_lite0_scratch'),
+          ("distillation from another network: 9 more epochs, the EfficientNet as the only teacher", 'cnn_aug_kd_effnet', 'cnn_aug_kd_effnet')]
 
 def four_views(name):
     "The four-view accuracy `emotion-fastai evaluate --tta all` recorded in results/evaluate_<name>_tta_all.json"
@@ -126,6 +127,10 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert (s['arch'], s['pretrained'], s['size'], s['epochs']) == ('effnet_lite0', False, 96, 12), "the same network, budget and inputs"
     assert {k: v for k, v in s.items() if k not in ('pretrained', 'epochs', 'planned_epochs')} == \
            {k: v for k, v in e.items() if k not in ('pretrained', 'epochs', 'planned_epochs')}, "and otherwise the same recipe"
+    k = cfg['cnn_aug_kd_effnet']
+    later = lambda c: {f: v for f, v in recipe(c).items() if f != 'lr_mult'}  # a pretrained body's, recorded only by later runs
+    assert k['teachers'] == ['app/models/effnet_lite0'] and later(k | {'teachers': teachers}) == later(cfg['cnn_aug_kd']), \
+        "the first round's recipe, with the EfficientNet as its only teacher"
     shipped = json.loads((ROOT/'app'/'models'/'cnn_aug_kd'/'results.json').read_text())
     assert shipped['valid_accuracy'] == record('cnn_aug_kd')['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
 
