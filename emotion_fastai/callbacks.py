@@ -6,11 +6,12 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/callbacks.html.md"""
 
 # %% ../nbs/05c_callbacks.ipynb #7cb3c6cd
 from __future__ import annotations
-import json, os, time
+import json, os, pickle, random, time
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
@@ -20,11 +21,11 @@ from fastai.vision.all import Callback, CancelFitException, ChannelsLast, Learne
 from .data import CLASSES, norm_stats
 from .saved_model import ModelDirError, load_model, inference_copy, fast_forward, model_input
 from .quantize import int8_file, int8_net
-from .distributed import is_main_process, from_main_process
+from .distributed import is_main_process, from_main_process, n_processes
 
 # %% auto #0
 __all__ = ['CPUMixedPrecision', 'cpu_has_bf16', 'use_mixed_precision', 'WeightAveraging', 'Distillation', 'recorder_history',
-           'Checkpoint', 'read_checkpoint', 'TimeBudget']
+           'random_state', 'set_random_state', 'Checkpoint', 'read_checkpoint', 'TimeBudget']
 
 # %% ../nbs/05c_callbacks.ipynb #0a3915a3
 class CPUMixedPrecision(Callback):
@@ -99,24 +100,47 @@ def recorder_history(learn:Learner) -> list:
     names = learn.recorder.metric_names[1:-1]
     return [dict(zip(names, [float(x) if x is not None else None for x in v])) for v in learn.recorder.values]
 
+# %% ../nbs/05c_callbacks.ipynb #6c9a969a
+def random_state(dl) -> dict:
+    "The state of every generator a training epoch draws from: Python's, NumPy's, PyTorch's (CPU and GPUs), and `dl`'s own"
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(python=random.getstate(), dl=dl.rng.getstate(), torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                numpy=(kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss))
+
+def set_random_state(dl, state:dict):
+    "Put back the generators that `random_state(dl)` saved"
+    random.setstate(state['python']); dl.rng.setstate(state['dl']); torch.set_rng_state(state['torch'])
+    if state['cuda'] and len(state['cuda']) == torch.cuda.device_count(): torch.cuda.set_rng_state_all(state['cuda'])
+    kind, keys, *rest = state['numpy']
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), *rest))
+
 # %% ../nbs/05c_callbacks.ipynb #b79ee34c
 class Checkpoint(Callback):
-    "After each epoch, save to `path` (for the dataclass config `cfg`) what `train_model(resume=True)` needs to continue: weights, optimizer, progress"
+    "After each epoch, save to `path` (for the dataclass config `cfg`) what `train_model(resume=True)` needs to continue: weights, optimizer, random generators, progress"
     order = 60  # after the Recorder has logged the epoch
     def __init__(self, path, cfg, state:dict|None=None):
         self.path,self.cfg = Path(path),cfg
         self.done,self.seconds,self.history = (state['epochs_done'],state['seconds'],state['history']) if state else (0,0.,[])
+        f = self.path/'checkpoint_random.pth'  # checkpoints written before it was saved have none
+        try: self.random = torch.load(f, weights_only=True) if state and f.exists() else None
+        except pickle.UnpicklingError:
+            raise ValueError(f"{f} does not hold only plain values, so it was refused for safety (loading it could run "
+                             f"code stored in it). Delete {self.path}/checkpoint* to start the run over.") from None
     def before_fit(self): self.t0 = time.time()
+    def before_epoch(self):  # the first epoch a resumed run trains draws what the interrupted run would have drawn
+        if self.epoch == self.done and self.random is not None and n_processes() == 1: set_random_state(self.dls.train, self.random)
     def after_epoch(self):
         if self.epoch < self.done or not is_main_process(): return  # skipped by a resumed run; or not the writer
         self.path.mkdir(parents=True, exist_ok=True)
         new = self.path.absolute()/'checkpoint_new'  # written in full first, so a kill mid-write spoils nothing
         self.learn.save(new, with_opt=True)
         if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), f'{new}_average.pth')
+        torch.save(random_state(self.dls.train), f'{new}_random.pth')
         state = dict(config=asdict(self.cfg), epochs_done=self.epoch+1, seconds=self.seconds + time.time() - self.t0,
                      history=self.history + recorder_history(self.learn)[self.done:])
         Path(f'{new}.json').write_text(json.dumps(state, indent=1))
-        for suffix in ('.pth', '_average.pth', '.json'):  # the progress last: it vouches for the weights
+        for suffix in ('.pth', '_average.pth', '_random.pth', '.json'):  # the progress last: it vouches for the weights
             if (f := Path(f'{new}{suffix}')).exists(): os.replace(f, self.path/f'checkpoint{suffix}')
 
 # %% ../nbs/05c_callbacks.ipynb #dde8cfa8
