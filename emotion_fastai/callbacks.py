@@ -136,7 +136,7 @@ class Checkpoint(Callback):
         new = self.path.absolute()/'checkpoint_new'  # written in full first, so a kill mid-write spoils nothing
         self.learn.save(new, with_opt=True)
         if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), f'{new}_average.pth')
-        torch.save(random_state(self.dls.train), f'{new}_random.pth')
+        if n_processes() == 1: torch.save(random_state(self.dls.train), f'{new}_random.pth')  # several: each has its own
         state = dict(config=asdict(self.cfg), epochs_done=self.epoch+1, seconds=self.seconds + time.time() - self.t0,
                      history=self.history + recorder_history(self.learn)[self.done:])
         Path(f'{new}.json').write_text(json.dumps(state, indent=1))
