@@ -42,12 +42,13 @@ def run_chain(r:dict) -> list:
 
 # %% ../nbs/00a_results.ipynb #488c74f8
 def run_totals(r:dict) -> dict:
-    "Epochs, seconds, hardware and loss history of all the runs that trained the model of results `r`"
+    "Epochs, seconds, hardware, loss history and pretraining of all the runs that trained the model of results `r`"
     runs = run_chain(r)
     return dict(epochs=sum(x['epochs'] for x in runs), epochs_text=' + '.join(str(x['epochs']) for x in runs),
                 seconds=sum(x['seconds'] for x in runs),
                 hardware=' + '.join(dict.fromkeys(x['hardware']['summary'] for x in runs)),
-                history=[h for x in runs for h in x.get('history') or []])
+                history=[h for x in runs for h in x.get('history') or []],
+                pretrained=any(x.get('pretrained', (x.get('config') or {}).get('pretrained', False)) for x in runs))
 
 # %% ../nbs/00a_results.ipynb #67819456
 def results_table(archs=COURSE_RUNS) -> pd.DataFrame:
@@ -56,7 +57,7 @@ def results_table(archs=COURSE_RUNS) -> pd.DataFrame:
                 'epochs': (t := run_totals(r))['epochs_text'], 'training time': f"{t['seconds']/60:.1f} min",
                 'hardware': t['hardware'],
                 'parameters': f"{r['n_params']/1e6:.1f} M", 'model size': f"{r.get('model_bytes', 0)/2**20:.1f} MB",
-                'pretrained': 'yes (ImageNet)' if r['pretrained'] else 'no (random init)', 'input': f"{r['size']} px"}
+                'pretrained': 'yes (ImageNet)' if t['pretrained'] else 'no (random init)', 'input': f"{r['size']} px"}
             for a, r in load_results(archs).items()}
     if missing := [a for a in archs if a not in rows]: print(f"No recorded full run yet for: {', '.join(missing)}")
     return pd.DataFrame(rows).T
@@ -116,7 +117,7 @@ def comparison_table(archs=COURSE_RUNS) -> pd.DataFrame:
                    'valid macro F1': r['valid_macro_f1'], 'valid balanced accuracy': float(np.mean(recalls)),
                    'epochs': t['epochs_text'], 'training minutes': t['seconds']/60, 'parameters (M)': r['n_params']/1e6,
                    'model size (MB)': nbytes/2**20, 'saved as': 'float16' if nbytes/r['n_params'] < 3 else 'float32',
-                   'input': f"{r['size']} px, {r['channels']} ch", 'pretrained': bool(r['pretrained']),
+                   'input': f"{r['size']} px, {r['channels']} ch", 'pretrained': t['pretrained'],
                    'hardware': t['hardware']}
     if missing := [a for a in archs if a not in rows]: print(f"No recorded full run yet for: {', '.join(missing)}")
     return pd.DataFrame.from_dict(rows, orient='index')

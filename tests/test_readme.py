@@ -74,6 +74,7 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
           ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 4b)",
            'effnet_lite0', 'effnet_lite0'),
           ("the same network from random weights, 12 epochs at 96 px (lesson 4b)", 'effnet_lite0_scratch', 'effnet_lite0_scratch'),
+          ("progressive resizing of the EfficientNet: 2 more epochs at 128 px, cut short (lesson 4b)", 'effnet_lite0_128', 'effnet_lite0_128'),
           ("distillation from another network: 9 more epochs, the EfficientNet as the only teacher", 'cnn_aug_kd_effnet', 'cnn_aug_kd_effnet')]
 
 def four_views(name):
@@ -127,6 +128,8 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert (s['arch'], s['pretrained'], s['size'], s['epochs']) == ('effnet_lite0', False, 96, 12), "the same network, budget and inputs"
     assert {k: v for k, v in s.items() if k not in ('pretrained', 'epochs', 'planned_epochs')} == \
            {k: v for k, v in e.items() if k not in ('pretrained', 'epochs', 'planned_epochs')}, "and otherwise the same recipe"
+    b = cfg['effnet_lite0_128']
+    assert (b['init'], b['size'], b['epochs']) == ("app/models/effnet_lite0", 128, 2), "the pretrained EfficientNet, 2 more epochs at 128 px"
     k = cfg['cnn_aug_kd_effnet']
     later = lambda c: {f: v for f, v in recipe(c).items() if f != 'lr_mult'}  # a pretrained body's, recorded only by later runs
     assert k['teachers'] == ['app/models/effnet_lite0'] and later(k | {'teachers': teachers}) == later(cfg['cnn_aug_kd']), \
