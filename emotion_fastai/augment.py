@@ -11,7 +11,13 @@ __all__ = ['fer_augmentations']
 from fastai.vision.all import aug_transforms
 
 # %% ../nbs/02_augmentation.ipynb #723567b6
-def fer_augmentations(max_rotate=10., max_zoom=1.1, max_lighting=0.3, max_warp=0.1, p_affine=0.75, size=None) -> list:
+def fer_augmentations(max_rotate=10., # degrees, either way
+                      max_zoom=1.1, # zoom in by up to this factor
+                      max_lighting=0.3, # brightness and contrast change
+                      max_warp=0.1, # perspective warp
+                      p_affine=0.75, # probability of the rotation, zoom and warp
+                      size=None # output size; default: the input's
+                     ) -> list:
     "The batch augmentations we use for FER2013: rotation, horizontal flip, zoom, lighting and warp"
     return aug_transforms(do_flip=True, flip_vert=False, max_rotate=max_rotate, max_zoom=max_zoom,
                           max_lighting=max_lighting, max_warp=max_warp, p_affine=p_affine, size=size)

@@ -21,11 +21,10 @@ import torch.nn.functional as F
 
 # %% auto #0
 __all__ = ['CLASSES', 'CSV_CODES', 'USAGE_SPLITS', 'SPLITS', 'IMG_SIZE', 'DATA_ENV', 'QUICK_ENV', 'CACHE_ENV', 'ARCHIVE_SUFFIXES',
-           'CSV_NAMES', 'SPLIT_DIRS', 'IMAGE_SUFFIXES', 'KAGGLE_DATASET', 'FERDataError', 'cache_dir', 'is_archive',
-           'extract_archive', 'find_source', 'decode_image', 'FERData', 'count_table', 'plot_counts', 'split_of',
-           'folder_items', 'read_fer_csv', 'to_fer_csv', 'save_npz', 'load_npz', 'is_quick', 'sample', 'load_fer',
-           'synthetic_face', 'make_fixture', 'default_source', 'download_fer2013', 'resolve_source', 'fer_block',
-           'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders', 'norm_stats']
+           'CSV_NAMES', 'SPLIT_DIRS', 'IMAGE_SUFFIXES', 'FERDataError', 'cache_dir', 'is_archive', 'extract_archive',
+           'find_source', 'decode_image', 'FERData', 'count_table', 'plot_counts', 'split_of', 'folder_items',
+           'read_fer_csv', 'to_fer_csv', 'save_npz', 'load_npz', 'is_quick', 'sample', 'load_fer', 'default_source',
+           'resolve_source', 'fer_block', 'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders', 'norm_stats']
 
 # %% ../nbs/00_data.ipynb #3273c39e
 CLASSES = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
@@ -104,7 +103,7 @@ def find_source(path) -> tuple:
     path = Path(path).expanduser()
     if not path.exists():
         raise FERDataError(f"{path} does not exist. Pass the folder, archive or CSV holding FER2013, or set "
-                           f"{DATA_ENV}; `emotion_fastai.data.download_fer2013` fetches it with Kaggle credentials.")
+                           f"{DATA_ENV}; `emotion_fastai.sources.download_fer2013` fetches it with Kaggle credentials.")
     if path.is_file():
         if path.suffix.lower() == '.csv': return 'csv', path
         if not is_archive(path):
@@ -306,7 +305,7 @@ def load_fer(source=None, quick=None, n_per_class=40, seed=42, use_cache=True) -
     source = ifnone(source, os.environ.get(DATA_ENV))
     if not source:
         raise FERDataError(f"No data source: pass a path (folder, .tgz/.zip or fer2013.csv) or set {DATA_ENV}. "
-                           "To download FER2013 with Kaggle credentials run `emotion_fastai.data.download_fer2013()`.")
+                           "To download FER2013 with Kaggle credentials run `emotion_fastai.sources.download_fer2013()`.")
     kind, path = find_source(source)
     npz = cache_dir()/f'decoded-{_source_key(source, kind, path)}.npz'
     if use_cache and npz.exists(): data = load_npz(npz)
@@ -316,43 +315,11 @@ def load_fer(source=None, quick=None, n_per_class=40, seed=42, use_cache=True) -
     data.source = str(source)
     return sample(data, n_per_class, seed) if ifnone(quick, is_quick()) else data
 
-# %% ../nbs/00_data.ipynb #b81dbeb0
-_MOUTHS = {'angry': (0, -4, 3), 'disgust': (-2, -2, 2), 'fear': (2, 0, 6), 'happy': (0, 6, 2),
-           'neutral': (0, 0, 1), 'sad': (0, -6, 2), 'surprise': (0, 0, 9)}
-
-def synthetic_face(label, rng) -> np.ndarray:
-    "A 48×48 grayscale drawing of a face whose mouth and brows depend on `label`"
-    im = Image.new('L', (IMG_SIZE, IMG_SIZE), int(rng.integers(20, 80)))
-    d, (dx, dy) = ImageDraw.Draw(im), rng.integers(-3, 4, 2)
-    d.ellipse((8+dx, 4+dy, 40+dx, 46+dy), fill=int(rng.integers(140, 220)))
-    for x in (17, 31): d.ellipse((x-3+dx, 17+dy, x+3+dx, 22+dy), fill=30)
-    tilt, curve, open_ = _MOUTHS[label]
-    brow = 4 if label in ('angry', 'disgust') else -2 if label in ('fear', 'surprise', 'sad') else 0
-    d.line((12+dx, 13+dy-brow, 21+dx, 13+dy+brow), fill=40, width=2)
-    d.line((27+dx, 13+dy+brow, 36+dx, 13+dy-brow), fill=40, width=2)
-    y = 34+dy
-    d.line((16+dx, y-curve//2+tilt, 24+dx, y+curve//2, 32+dx, y-curve//2-tilt), fill=20, width=2)
-    if open_ > 3: d.ellipse((24-open_//2+dx, y-open_//2, 24+open_//2+dx, y+open_//2), fill=10)
-    arr = np.asarray(im, dtype=np.float32) + rng.normal(0, 8, (IMG_SIZE, IMG_SIZE))
-    return arr.clip(0, 255).astype(np.uint8)
-
-# %% ../nbs/00_data.ipynb #c38a0f4c
-def make_fixture(path, n_train=30, n_test=10, seed=0) -> Path:
-    "Write a synthetic FER2013 in Kaggle's layout at `path`: `train/` (Training_) and `test/` (PublicTest_, PrivateTest_)"
-    path, rng, i = Path(path), np.random.default_rng(seed), 0
-    for split, n, prefixes in (('train', n_train, ['Training']), ('test', n_test, ['PublicTest', 'PrivateTest'])):
-        for c in CLASSES:
-            (path/split/c).mkdir(parents=True, exist_ok=True)
-            for prefix in prefixes:
-                for _ in range(n):
-                    Image.fromarray(synthetic_face(c, rng)).save(path/split/c/f'{prefix}_{i:05d}.jpg', quality=95)
-                    i += 1
-    return path
-
 # %% ../nbs/00_data.ipynb #00db490e
 def default_source() -> str:
     "`$EMOTION_FASTAI_DATA` if set, else a synthetic fixture (generated once in the cache), saying so"
     if src := os.environ.get(DATA_ENV): return src
+    from emotion_fastai.sources import make_fixture
     path = cache_dir()/'fixture'
     if not (path/'.complete').exists():
         shutil.rmtree(path, ignore_errors=True)
@@ -360,29 +327,13 @@ def default_source() -> str:
     print(f"{DATA_ENV} is not set: using a synthetic fixture at {path} (generated faces, not FER2013).", file=sys.stderr)
     return str(path)
 
-# %% ../nbs/00_data.ipynb #f6439513
-KAGGLE_DATASET = 'msambare/fer2013'
-
-def download_fer2013(dest=None) -> Path:
-    "Download Kaggle's FER2013 image folders to `dest` (default: the cache) and return the folder"
-    try: import kagglehub
-    except ImportError as e:
-        raise FERDataError("Downloading needs kagglehub: `pip install kagglehub` (or emotion-fastai[download]), "
-                           "then put your Kaggle API token in ~/.kaggle/kaggle.json.") from e
-    try: path = Path(kagglehub.dataset_download(KAGGLE_DATASET))
-    except Exception as e:
-        raise FERDataError(f"Could not download {KAGGLE_DATASET} from Kaggle ({type(e).__name__}: {e}). Check the "
-                           "network and your Kaggle credentials, or download it by hand and pass its path.") from e
-    if dest is None: return path
-    shutil.copytree(path, dest, dirs_exist_ok=True)
-    return Path(dest)
-
 # %% ../nbs/00_data.ipynb #dfaa0710
 def resolve_source(source=None, download=False) -> str:
     "`source` (or `$EMOTION_FASTAI_DATA`); when it does not exist and `download`, fetch FER2013 there"
     source = ifnone(source, os.environ.get(DATA_ENV))
     if source and Path(source).expanduser().exists(): return str(source)
     if not download: find_source(source or '')  # raises a clear FERDataError
+    from emotion_fastai.sources import download_fer2013
     return str(download_fer2013(source))
 
 # %% ../nbs/00_data.ipynb #3a091c6c

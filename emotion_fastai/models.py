@@ -14,13 +14,22 @@ from fastai.vision.all import ConvLayer, NormType
 __all__ = ['conv_block', 'fer_cnn', 'n_params']
 
 # %% ../nbs/01_scratch_cnn.ipynb #8c1118d6
-def conv_block(ni, nf, n_convs=2, p=0.25) -> nn.Sequential:
+def conv_block(ni, # input channels
+               nf, # output channels
+               n_convs=2, # conv-BN-ReLU layers
+               p=0.25 # dropout after pooling
+              ) -> nn.Sequential:
     "`n_convs` conv-BN-ReLU layers from `ni` to `nf` channels, then 2×2 max pooling and dropout `p`"
     convs = [ConvLayer(ni if i == 0 else nf, nf, ks=3) for i in range(n_convs)]
     return nn.Sequential(*convs, nn.MaxPool2d(2), nn.Dropout(p))
 
 # %% ../nbs/01_scratch_cnn.ipynb #779ac8a9
-def fer_cnn(n_in=1, n_out=7, widths=(64, 128, 256, 512), n_convs=2, p_conv=0.25, hidden=256, p_fc=0.5) -> nn.Sequential:
+def fer_cnn(n_in=1, # input channels: 1 for gray faces
+            n_out=7, # classes
+            widths=(64, 128, 256, 512), # each block's channels
+            n_convs=2, p_conv=0.25, # convolutions per block, and the dropout after each block
+            hidden=256, p_fc=0.5 # units of the head's hidden layer, and its dropout
+           ) -> nn.Sequential:
     "A VGG-style CNN for 48×48 faces: one `conv_block` per width, then a dense head"
     ws = [n_in, *widths]
     body = [conv_block(ni, nf, n_convs, p_conv) for ni, nf in zip(ws[:-1], ws[1:])]

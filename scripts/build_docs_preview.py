@@ -29,7 +29,7 @@ pre { background: #f4f4f4; padding: 0.6rem; overflow-x: auto; } img { max-width:
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: 0.2rem 0.5rem; }
 $highlighting-css$
 </style>
-<link rel="stylesheet" href="styles.css">
+<link rel="stylesheet" href="$root$styles.css">
 </head><body>
 <nav class="sidebar">$sidebar$</nav>
 <main><header><h1 class="title">$title$</h1>$if(description)$<p class="description">$description$</p>$endif$</header>
@@ -119,10 +119,15 @@ def quarto_cells(nb):
 
 
 def page_of(nb_name, fm=None):
-    "The page Quarto makes of a notebook: the `output-file` nbdev puts in the front matter of one with a title, else its name"
+    "The page Quarto makes of a notebook (a path relative to nbs/): the `output-file` nbdev puts in the front matter of one with a title, else its name, in the notebook's folder"
     from nbdev.config import nbpath2html
-    if fm is None: return nbpath2html(nb_name).name  # not processed: the page nbdev will name (`00_data` -> `data.html`)
-    return fm.get('output-file') or Path(nb_name).with_suffix('.html').name
+    if fm is None: return nbpath2html(nb_name).as_posix()  # not processed: the page nbdev will name (`00_data` -> `data.html`)
+    return (Path(nb_name).parent/(fm.get('output-file') or Path(nb_name).with_suffix('.html').name)).as_posix()
+
+
+def rel(page, current):
+    "The link from page `current` to page `page` (both relative to the site's root)"
+    return os.path.relpath(page, os.path.dirname(current) or '.').replace(os.sep, '/')
 
 
 def sidebar_html(entries, pages, current):
@@ -136,22 +141,23 @@ def sidebar_html(entries, pages, current):
         page, title = pages.get(name, (page_of(name), Path(name).stem))
         if isinstance(e, dict) and e.get('text'): title = e['text']
         active = ' class="active"' if page == current else ''
-        items.append(f'<li><a href="{escape(page)}"{active}>{escape(str(title))}</a></li>')
+        items.append(f'<li><a href="{escape(rel(page, current))}"{active}>{escape(str(title))}</a></li>')
     return '<ul>' + ''.join(items) + '</ul>'
 
 
-def fix_links(html, pages):
-    "Point relative links to notebooks at their pages, as Quarto does"
+def fix_links(html, pages, nb):
+    "Point relative links to notebooks at their pages, as Quarto does (`nb`: the notebook of the page, relative to nbs/)"
     def _sub(m):
-        name = Path(m.group(2)).name
-        return m.group(1) + (pages[name][0] if name in pages else page_of(name)) + (m.group(3) or '') + '"'
+        name = os.path.normpath(os.path.join(os.path.dirname(nb), m.group(2))).replace(os.sep, '/')
+        page = pages[name][0] if name in pages else page_of(name)
+        return m.group(1) + rel(page, nb) + (m.group(3) or '') + '"'
     html = re.sub(r'(href=")(?![a-z]+:)([^"#]*\.ipynb)(#[^"]*)?"', _sub, html)
     return re.sub(r'<div class="sourceCode"[^>]*><pre[^>]*><code[^>]*></code></pre></div>\n?', '', html)  # echo: false
 
 
-def build_page(src, fm, pages, sidebar, out):
-    "Convert one processed notebook to `out/<page>`"
-    page, title = pages[src.name]
+def build_page(src, name, fm, pages, sidebar, out):
+    "Convert one processed notebook (`name`, relative to nbs/) to `out/<page>`"
+    page, title = pages[name]
     nb = json.loads(src.read_text())
     split_front_matter(nb)
     quarto_cells(nb)
@@ -162,10 +168,11 @@ def build_page(src, fm, pages, sidebar, out):
         (mf := Path(tmp)/'meta.yml').write_text(yaml.safe_dump(meta))  # read as markdown, as Quarto does
         cmd = ['pandoc', '-f', 'ipynb', '-t', 'html5', '--standalone', '--wrap=none', '--section-divs',
                f'--template={tpl}', f'--metadata-file={mf}', f'--extract-media={Path(page).stem}_files',
-               '-V', f'sidebar={sidebar_html(sidebar, pages, page)}', str(inp)]
-        res = subprocess.run(cmd, cwd=out, capture_output=True, text=True)
-    if res.returncode: raise RuntimeError(f'pandoc failed on {src.name}:\n{res.stderr}')
-    (out/page).write_text(fix_links(res.stdout, pages))
+               '-V', f'sidebar={sidebar_html(sidebar, pages, page)}', '-V', f'root={rel(".", page)}/', str(inp)]
+        (out/page).parent.mkdir(parents=True, exist_ok=True)
+        res = subprocess.run(cmd, cwd=(out/page).parent, capture_output=True, text=True)
+    if res.returncode: raise RuntimeError(f'pandoc failed on {name}:\n{res.stderr}')
+    (out/page).write_text(fix_links(res.stdout, pages, name))
     return page
 
 
@@ -176,17 +183,18 @@ def build_site(cache, out):
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     (out/MARK).write_text('built by scripts/build_docs_preview.py: the whole folder is replaced at each build\n')
-    nbs = sorted(cache.glob('*.ipynb'))
-    fms = {p.name: split_front_matter(json.loads(p.read_text())) for p in nbs}
-    pages = {p.name: (page_of(p.name, fms[p.name]), fms[p.name].get('title', p.stem)) for p in nbs}
+    nbs = {p.relative_to(cache).as_posix(): p for p in sorted(cache.rglob('*.ipynb'))}
+    fms = {n: split_front_matter(json.loads(p.read_text())) for n, p in nbs.items()}
+    pages = {n: (page_of(n, fms[n]), fms[n].get('title', Path(n).stem)) for n in nbs}
     sidebar = yaml.safe_load((cache/'sidebar.yml').read_text())['website']['sidebar']['contents']
-    for f in cache.iterdir():  # styles.css, pictures the notebooks link to
-        if f.is_file() and f.suffix not in ('.ipynb', '.yml'): shutil.copy2(f, out/f.name)
+    for f in cache.rglob('*'):  # styles.css, pictures the notebooks link to
+        if f.is_file() and f.suffix not in ('.ipynb', '.yml'):
+            (dst := out/f.relative_to(cache)).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(f, dst)
     failed = []
-    for p in nbs:
-        try: print(f'{p.name} -> {build_page(p, fms[p.name], pages, sidebar, out)}: {pages[p.name][1]}')
-        except Exception as e: failed.append(p.name); print(f'{p.name}: FAILED {e}', file=sys.stderr)
-    missing = [e for e in re.findall(r'[\w.-]+\.ipynb', (cache/'sidebar.yml').read_text()) if e not in pages]
+    for n, p in nbs.items():
+        try: print(f'{n} -> {build_page(p, n, fms[n], pages, sidebar, out)}: {pages[n][1]}')
+        except Exception as e: failed.append(n); print(f'{n}: FAILED {e}', file=sys.stderr)
+    missing = [e for e in re.findall(r'[\w./-]+\.ipynb', (cache/'sidebar.yml').read_text()) if e not in pages]
     if missing: print(f'warning: sidebar.yml lists notebooks that have no page: {", ".join(missing)}', file=sys.stderr)
     if failed: sys.exit(f'{len(failed)} page(s) failed: {", ".join(failed)}')
     return pages

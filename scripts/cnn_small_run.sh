@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lesson 4c's small CNN, from training to the demo: train it by distillation from the course's best model (its int8
+# Lesson 7's small CNN, from training to the demo: train it by distillation from the course's best model (its int8
 # copy runs as the teacher on a CPU), quantise it, ship it as app/models/small (which the app's webcam uses) and keep
 # its record in results/cnn_small.json. Resumable: run the same command again after an interruption and training
 # continues from its last checkpoint.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lesson 4b's comparison: EfficientNet-Lite0 from ImageNet weights and from random initialisation, same data,
+# Lesson 6's comparison: EfficientNet-Lite0 from ImageNet weights and from random initialisation, same data,
 # same number of epochs (12), one after the other. Resumable: run the same command again after an interruption
 # and each run continues from its last checkpoint (finished runs are skipped).
 # Usage: scripts/effnet_runs.sh DATA OUT     e.g. scripts/effnet_runs.sh "$EMOTION_FASTAI_DATA" runs
@@ -31,7 +31,7 @@ evaluate() {  # the four views of PublicTest: plain, mirrored, zoomed, zoomed an
   emotion-fastai evaluate "$1" "$DATA" --split valid --tta all --json "results/evaluate_$2_tta_all.json" | tail -n 4
 }
 if run effnet_lite0 --epochs 10 && ! cmp -s "$OUT/effnet_lite0/model.safetensors" app/models/effnet_lite0/model.safetensors; then
-  emotion-fastai quantize "$OUT/effnet_lite0" --data "$DATA"  # measured, not shipped: see lesson 4b
+  emotion-fastai quantize "$OUT/effnet_lite0" --data "$DATA"  # measured, not shipped: see lesson 6
   evaluate "$OUT/effnet_lite0" effnet_lite0
   rm -rf app/models/effnet_lite0 && mkdir -p app/models/effnet_lite0
   cp "$OUT"/effnet_lite0/{model.safetensors,results.json} app/models/effnet_lite0/

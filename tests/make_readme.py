@@ -26,7 +26,7 @@ def markdown_cells(nb_path=INDEX) -> list[str]:
 
 def repo_links(md:str) -> str:
     "`md` with its links to notebooks (relative to `nbs/`, as the docs site has them) made relative to the repository root"
-    return re.sub(r'\]\((?![a-z]+:|#|/)([\w.-]+\.ipynb)', r'](nbs/\1', md)
+    return re.sub(r'\]\((?![a-z]+:|#|/)([\w./-]+\.ipynb)', r'](nbs/\1', md)
 
 
 def render(nb_path=INDEX) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from emotion_fastai.data import make_fixture
+from emotion_fastai.sources import make_fixture
 from emotion_fastai.models import fer_cnn
 from emotion_fastai.saved_model import save_model
 from emotion_fastai.train import TrainConfig

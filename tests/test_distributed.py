@@ -7,7 +7,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from emotion_fastai.data import make_fixture
+from emotion_fastai.sources import make_fixture
 from emotion_fastai.saved_model import load_model
 from emotion_fastai.evaluate import evaluate_model
 

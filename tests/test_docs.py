@@ -24,7 +24,7 @@ BAD_TEXT = [
 # lines that may match BAD_TEXT all the same, as (page, regex): a lesson showing one of the library's error messages, say
 ALLOW = [  # (page, regex) of lines that show an error on purpose: the lessons teach what the library says when input is bad
     ('inference.html', r'is not a readable image \(OSError: image file is truncated\)'),
-    ('vgg.html', r'could not be downloaded \(ConnectionError: no network\)'),
+    ('transfer.html', r'could not be downloaded \(ConnectionError: no network\)'),
 ]
 READ_PAGE = """() => ({
     title: document.title,
@@ -33,13 +33,19 @@ READ_PAGE = """() => ({
     ids: [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.getAttribute('name')),
     links: [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href')),
     imgs: [...document.images].map(i => ({src: (i.getAttribute('src') || '').slice(0, 80), w: i.naturalWidth})),
+    height: document.documentElement.scrollHeight,
 })"""
+SCREEN = {'width': 1280, 'height': 900}  # a laptop's browser window
+MAX_SCREENS = 10  # a lesson page, at most; the experiments pages tell whole stories and may run longer
+# lessons still longer than that, each to be split in two or to move its reference code into nbs/api/ (screens measured
+# at 1280×900 when listed); the test fails when one of them gets short, so that it leaves the list
+LONG_PAGES = {'data.html', 'evaluation.html', 'inference.html', 'interpret.html', 'video.html', 'app.html'}
 
 
 def page_name(nb):
-    "The page nbdev/Quarto make of notebook `nb` (`00_data.ipynb` -> `data.html`)"
+    "The page nbdev/Quarto make of notebook `nb`, relative to nbs/ (`00_data.ipynb` -> `data.html`, `api/00_results.ipynb` -> `api/results.html`)"
     from nbdev.config import nbpath2html
-    return nbpath2html(nb).name
+    return nbpath2html(nb).as_posix()
 
 
 def nb_title(path):
@@ -60,7 +66,8 @@ def sidebar_sections():
     return res
 
 
-def notebooks(): return sorted(p.name for p in NBS.glob('*.ipynb'))
+def notebooks(): return sorted(p.relative_to(NBS).as_posix() for p in NBS.rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+def built_pages(folder): return {p.relative_to(folder).as_posix() for p in Path(folder).rglob('*.html')}
 
 
 def report(problems, what):
@@ -92,10 +99,10 @@ def read_pages(folder):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox'], headless=True)
         try:
-            page, res = browser.new_page(), {}
-            for f in sorted(Path(folder).resolve().glob('*.html')):
+            page, res = browser.new_page(viewport=SCREEN), {}
+            for f in sorted(Path(folder).resolve().rglob('*.html')):
                 page.goto(f.as_uri(), wait_until='load')
-                res[f.name] = page.evaluate(READ_PAGE)
+                res[f.relative_to(Path(folder).resolve()).as_posix()] = page.evaluate(READ_PAGE)
         finally: browser.close()
     return res
 
@@ -176,7 +183,7 @@ def test_notebooks_process(build):
 
 def test_every_notebook_has_a_page(build):
     "Each notebook gives a page; the sidebar lists only notebooks that exist, and lists them all"
-    built, side = {p.name for p in build[0].glob('*.html')}, sidebar_sections()
+    built, side = built_pages(build[0]), sidebar_sections()
     listed = [nb for nbs in side.values() for nb in nbs]
     res = [f'{nb}: no page {page_name(nb)}' for nb in notebooks() if page_name(nb) not in built]
     res += [f'sidebar.yml lists {nb}, which is not in nbs/' for nb in listed if not (NBS/nb).exists()]
@@ -210,7 +217,7 @@ def test_readme_links(pages):
 def test_navbar_links(build):
     "The site's top bar (nbs/_quarto.yml) links to pages the build makes"
     hrefs = re.findall(r'^\s*href:\s*(\S+)', (NBS/'_quarto.yml').read_text(), re.M)
-    built = {p.name for p in build[0].glob('*.html')}
+    built = built_pages(build[0])
     assert hrefs, 'no navbar links found in nbs/_quarto.yml'
     report([f'{h}: no such page' for h in hrefs if h not in built], 'broken navbar links')
 
@@ -246,3 +253,55 @@ def test_checks_catch_a_bad_page(tmp_path):
     (tmp_path/'nbs').mkdir(); (tmp_path/'nbs/00_data.ipynb').write_text('{}')
     assert readme_problems(pages, readme) == [f'{SITE}: index.html: no such page', f'{SITE}bad.html#gone: bad.html#gone: no such anchor',
                                               f'{SITE}index.html: index.html: no such page', 'nbs/00_nothing.ipynb: no such file']
+
+
+# what each lesson teaches must be on its page as code, not only as a signature: {page: [strings in its <code>]}
+TAUGHT = {
+    'scratch_cnn.html': ['nn.MaxPool2d(2)', 'ConvLayer(', 'nn.Linear(', 'fit_one_cycle('],
+    'augmentation.html': ['aug_transforms(do_flip=True', 'fer_augmentations()'],
+    'transfer.html': ['vision_learner(dls, mobilenet_v2', '.fine_tune(', 'learn.freeze()', 'learn.unfreeze()',
+                      'slice(lr/2/lr_mult, lr/2)', "model_meta[mobilenet_v2]"],
+}
+
+
+def code_problems(folder, taught):
+    "Strings that a page's code blocks should show and do not"
+    from html import unescape
+    res = []
+    for page, needles in taught.items():
+        f = Path(folder)/page
+        if not f.exists(): res.append(f'{page}: no such page'); continue
+        code = unescape(re.sub(r'<[^>]+>', '', ' '.join(re.findall(r'<code[^>]*>(.*?)</code>', f.read_text(), re.S))))
+        res += [f'{page}: its code does not show {n!r}' for n in needles if n not in code]
+    return res
+
+
+def test_lessons_show_the_code_they_teach(build):
+    report(code_problems(build[0], TAUGHT), 'lessons that hide what they teach')
+
+
+def test_code_check_catches_a_hidden_layer(tmp_path):
+    (tmp_path/'a.html').write_text('<pre><code>x = <span>nn.MaxPool2d</span>(2)</code></pre><p>nn.Linear(</p>')
+    assert code_problems(tmp_path, {'a.html': ['nn.MaxPool2d(2)', 'nn.Linear('], 'b.html': []}) == [
+        "a.html: its code does not show 'nn.Linear('", 'b.html: no such page']
+
+
+def length_problems(pages, exempt, known_long):
+    "Pages longer than MAX_SCREENS that are not `exempt`, and pages of `known_long` that are no longer long"
+    screens = {p: d['height'] / SCREEN['height'] for p, d in pages.items()}
+    res = [f'{p}: {n:.1f} screens at 1280×900 (at most {MAX_SCREENS})' for p, n in sorted(screens.items())
+           if n > MAX_SCREENS + 0.5 and p not in exempt | known_long]
+    return res + [f'{p}: {screens[p]:.1f} screens now: take it off LONG_PAGES' for p in sorted(known_long)
+                  if p in screens and screens[p] <= MAX_SCREENS + 0.5]
+
+
+def test_page_lengths(pages):
+    "A page is read in one sitting: at most about ten screens, but for the experiments pages"
+    exempt = {page_name(nb) for nb in sidebar_sections().get('Experiments', [])}
+    report(length_problems(pages, exempt, LONG_PAGES), 'pages of the wrong length')
+
+
+def test_length_check_catches_a_long_page():
+    pages = {'a.html': {'height': 20*900}, 'b.html': {'height': 2*900}, 'c.html': {'height': 30*900}, 'd.html': {'height': 900}}
+    assert length_problems(pages, {'c.html'}, {'d.html'}) == ['a.html: 20.0 screens at 1280×900 (at most 10)',
+                                                              'd.html: 1.0 screens now: take it off LONG_PAGES']

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_fastai.data import CLASSES, FERDataError, load_fer, make_fixture, to_fer_csv
+from emotion_fastai.data import CLASSES, FERDataError, load_fer, to_fer_csv
+from emotion_fastai.sources import make_fixture
 from emotion_fastai.saved_model import ModelDirError, save_model
 from emotion_fastai.models import fer_cnn
 from emotion_fastai.evaluate import evaluate_command

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emotion_fastai.data import make_fixture, DATA_ENV
+from emotion_fastai.data import DATA_ENV
+from emotion_fastai.sources import make_fixture
 from emotion_fastai.inference import Predictor, load_image
 from emotion_fastai.saved_model import INT8_FILE, ModelDirError, load_model, save_model
 from emotion_fastai.quantize import int8_file

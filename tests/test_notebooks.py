@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
+NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
+def name(nb): return nb.relative_to(ROOT/'nbs').as_posix()
 SIDEBAR = (ROOT/'nbs'/'sidebar.yml').read_text()
 LESSONS = re.findall(r'^\s+- (\S+\.ipynb)$', SIDEBAR.split('section: Lessons')[1].split('section:')[0], re.M)
 MAX_KB = 500
@@ -28,7 +29,7 @@ def output_text(o):
     return '\n'.join(''.join(v) for k, v in o.get('data', {}).items() if k.startswith('text'))
 
 
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize('nb', NBS, ids=name)
 def test_outputs_are_clean(nb):
     "No output shows a progress bar, a traceback, a warning or a path of the machine that saved it; no stderr at all"
     bad = [f'cell {i}: {what}' for i, c in enumerate(cells(nb)) for o in c.get('outputs', [])
@@ -38,7 +39,7 @@ def test_outputs_are_clean(nb):
     assert not bad, f'{nb.name}: ' + '; '.join(bad) + ' (re-save it with scripts/save_outputs.py)'
 
 
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize('nb', NBS, ids=name)
 def test_hidden_and_reader_cells_keep_no_output(nb):
     "`#| hide` (tests) and `#| output: false` (the reader's own run: FER2013 faces, training) keep no saved output"
     bad = [i for i, c in enumerate(cells(nb)) if c.get('outputs')
@@ -46,7 +47,7 @@ def test_hidden_and_reader_cells_keep_no_output(nb):
     assert not bad, f'{nb.name}: cells {bad} are hidden or `output: false` but hold outputs'
 
 
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize('nb', NBS, ids=name)
 def test_data_drawing_cells_show_nothing(nb):
     "A cell that draws the data set (FER2013 faces) must be `#| output: false`: its pixels never enter the repository"
     bad = [i for i, c in enumerate(cells(nb)) if re.search(r'show_batch|plot_top_losses|show_results', source(c))
@@ -54,7 +55,7 @@ def test_data_drawing_cells_show_nothing(nb):
     assert not bad, f'{nb.name}: cells {bad} draw data but are not `#| output: false`'
 
 
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize('nb', NBS, ids=name)
 def test_size(nb):
     assert nb.stat().st_size < MAX_KB * 1024, f'{nb.name} is {nb.stat().st_size // 1024} KB (at most {MAX_KB} KB)'
 
@@ -63,7 +64,7 @@ def is_import(node): return isinstance(node, (ast.Import, ast.ImportFrom))
 EXPORTS = {'export', 'exports', 'exporti', 'exec_doc'}
 
 
-@pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize('nb', NBS, ids=name)
 def test_imports_stand_alone(nb):
     "nbdev runs every cell holding an import anywhere (and exported cells) to build the docs: such a cell must hold only imports"
     bad = []
@@ -82,10 +83,11 @@ def module_of(nb):
 
 
 def test_reading_order():
-    "A notebook imports from the library only what notebooks before it export"
-    order = {module_of(nb): nb.name for nb in NBS if module_of(nb)}
+    "A lesson imports from the library only what lessons before it export (the reference notebooks of nbs/api/ may be used anywhere)"
+    lessons = [nb for nb in NBS if nb.parent == ROOT/'nbs']
+    order = {module_of(nb): nb.name for nb in lessons if module_of(nb)}
     bad = []
-    for nb in NBS:
+    for nb in lessons:
         for c in cells(nb):
             for mod in re.findall(r'^\s*(?:from|import) emotion_fastai\.(\w+)', source(c), re.M):
                 if mod in order and order[mod] > nb.name: bad.append(f'{nb.name} imports {mod} ({order[mod]})')
@@ -101,5 +103,5 @@ def test_lessons_end_with_questions(name):
 
 def test_sidebar_lists_every_notebook():
     listed = set(re.findall(r'(\S+\.ipynb)', SIDEBAR))
-    assert listed == {nb.name for nb in NBS}, f'in nbs/ but not in the sidebar: {sorted({nb.name for nb in NBS} - listed)}; ' \
-                                               f'in the sidebar but not in nbs/: {sorted(listed - {nb.name for nb in NBS})}'
+    names = set(map(name, NBS))
+    assert listed == names, f'in nbs/ but not in the sidebar: {sorted(names - listed)}; in the sidebar but not in nbs/: {sorted(listed - names)}'

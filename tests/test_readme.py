@@ -1,4 +1,4 @@
-"README.md must be in step with its source, nbs/index.ipynb (regenerate it with `python tests/make_readme.py`)"
+"README.md must be in step with its source, nbs/index.ipynb (regenerate it with `python tests/make_readme.py`); the figures it and the experiments and benchmarks pages quote must be the recorded ones"
 import json, re
 from functools import cache
 from pathlib import Path
@@ -21,6 +21,12 @@ def markdown_cells():
     return [norm(repo_links(''.join(c['source']))) for c in nb['cells'] if c['cell_type'] == 'markdown' and ''.join(c['source']).strip()]
 
 def readme(): return norm(README.read_text(encoding='utf-8'))
+
+EXPERIMENTS, BENCHMARKS = ROOT/'nbs'/'experiments'/'beyond_the_four.ipynb', ROOT/'nbs'/'experiments'/'benchmarks.ipynb'
+
+def page_text(nb):
+    "The markdown of notebook `nb`, as one text"
+    return '\n\n'.join(''.join(c['source']) for c in json.loads(nb.read_text(encoding='utf-8'))['cells'] if c['cell_type'] == 'markdown')
 
 @cache
 def record(name):
@@ -45,7 +51,7 @@ def test_readme_has_the_two_commands():
 
 def test_readme_sections():
     text = README.read_text(encoding='utf-8')
-    for h in ('## Lessons', '## Data', '## Results', '## Benchmarks'): assert re.search(rf'^{h}$', text, re.M), h
+    for h in ('## Lessons', '## Data', '## Results', '## Get started'): assert re.search(rf'^{h}$', text, re.M), h
 
 def results_row(arch):
     "The README's results row for `arch`, as it must read given results/<arch>.json"
@@ -58,12 +64,12 @@ def results_row(arch):
 def test_results_figures_come_from_results_json():
     "Every figure in the README's results table is the one recorded in results/<arch>.json"
     text = README.read_text(encoding='utf-8')
-    for arch in ('cnn', 'cnn_aug', 'vgg16_bn', 'resnet34'):
+    for arch in ('cnn', 'cnn_aug', 'vgg16_bn', 'resnet34', 'mobilenet_v2', 'mobilenet_v2_scratch'):
         assert results_row(arch) in text, f"README's row for {arch} differs from results/{arch}.json: {results_row(arch)}"
     d = json.loads((ROOT/'app'/'models'/'default'/'results.json').read_text())
     assert f"{d['model_bytes']/2**20:.1f} MB" in text and d['arch'] == 'cnn_aug'
 
-# The README's table of experiments beyond the four: (label, results/<name>.json, four-view record or None)
+# The experiments page's table of runs: (label, results/<name>.json, four-view record or None)
 BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_aug', 'default'),
           ("mixup: 15 more epochs with `--mixup 0.4`", 'cnn_aug_mixup', None),
           ("progressive resizing: 10 more epochs at 64 px", 'cnn_aug_64', 'cnn_aug_64'),
@@ -71,10 +77,10 @@ BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_a
           ("the same distillation with seed 7 instead of 42", 'cnn_aug_kd_seed7', 'cnn_aug_kd_seed7'),
           ("a second round: 8 more epochs, the distilled model a third teacher", 'cnn_aug_kd2', 'cnn_aug_kd2'),
           ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds'),
-          ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 4b)",
+          ("another network: EfficientNet-Lite0 fine-tuned from ImageNet weights, 2 + 10 epochs at 96 px (lesson 6)",
            'effnet_lite0', 'effnet_lite0'),
-          ("the same network from random weights, 12 epochs at 96 px (lesson 4b)", 'effnet_lite0_scratch', 'effnet_lite0_scratch'),
-          ("progressive resizing of the EfficientNet: 2 more epochs at 128 px, cut short (lesson 4b)", 'effnet_lite0_128', 'effnet_lite0_128'),
+          ("the same network from random weights, 12 epochs at 96 px (lesson 6)", 'effnet_lite0_scratch', 'effnet_lite0_scratch'),
+          ("progressive resizing of the EfficientNet: 2 more epochs at 128 px, cut short (lesson 6)", 'effnet_lite0_128', 'effnet_lite0_128'),
           ("distillation from another network: 9 more epochs, the EfficientNet as the only teacher", 'cnn_aug_kd_effnet', 'cnn_aug_kd_effnet')]
 
 def four_views(name):
@@ -84,28 +90,28 @@ def four_views(name):
     return m
 
 def beyond_row(label, name, views):
-    "The README's row for one experiment beyond the four, as it must read given its records"
+    "The experiments page's row for one run, as it must read given its records"
     r = record(name)
     four = f"{four_views(views)['accuracy']:.1%}" if views else '–'
     return (f"| {label} | {r['valid_accuracy']:.1%} | {r['valid_macro_f1']:.3f} | {r['valid_tta_accuracy']:.1%} | "
             f"{four} | `results/{name}.json` |")
 
-# The README's ensembles: (label, results/evaluate_<name>_tta_all.json, the models it averages)
+# The experiments page's ensembles: (label, results/evaluate_<name>_tta_all.json, the models it averages)
 ENSEMBLES = [("ensemble: the shipped model and the 64 px one, probabilities averaged", 'ensemble',
               ['app/models/default', 'app/models/cnn_aug_64']),
              ("ensemble of two architectures: the distilled CNN and the EfficientNet", 'ensemble_effnet',
               ['app/models/cnn_aug_kd', 'app/models/effnet_lite0'])]
 
 def ensemble_row(label, name, models):
-    "The README's row for an ensemble, as it must read given its four-view record"
+    "The experiments page's row for an ensemble, as it must read given its four-view record"
     m = four_views(name)
     return (f"| {label} (four-view macro F1 {m['macro_f1']:.3f}) "
             f"| – | – | – | {m['accuracy']:.1%} | `results/evaluate_{name}_tta_all.json` |")
 
 def test_beyond_the_four_rows_come_from_results_json():
-    "Every figure in the README's table of experiments beyond the four is the one its run or evaluation recorded"
-    text = README.read_text(encoding='utf-8')
-    for row in BEYOND: assert beyond_row(*row) in text, f"README's row differs from its records: {beyond_row(*row)}"
+    "Every figure in the experiments page's table of runs is the one its run or evaluation recorded"
+    text = page_text(EXPERIMENTS)
+    for row in BEYOND: assert beyond_row(*row) in text, f"the experiments page's row differs from its records: {beyond_row(*row)}"
     for label, name, models in ENSEMBLES:
         assert four_views(name)['model'] == models, name
         assert ensemble_row(label, name, models) in text, ensemble_row(label, name, models)
@@ -138,26 +144,26 @@ def test_beyond_the_four_runs_are_what_the_rows_say():
     assert shipped['valid_accuracy'] == record('cnn_aug_kd')['valid_accuracy'], "app/models/cnn_aug_kd is the run of results/cnn_aug_kd.json"
 
 def kd_range(key):
-    "The range of `key` over the two seeds of the distillation recipe, as the README writes it"
+    "The range of `key` over the two seeds of the distillation recipe, as the experiments page writes it"
     lo, hi = sorted(record(n)[key] for n in ('cnn_aug_kd', 'cnn_aug_kd_seed7'))
     return f"{lo:.1%}–{hi:.1%}"
 
 def test_distillation_seed_ranges_come_from_results_json():
-    "The README's summary of the two seeds quotes the ranges their records hold"
-    text = norm(README.read_text(encoding='utf-8'))
+    "The experiments page's summary of the two seeds quotes the ranges their records hold"
+    text = norm(page_text(EXPERIMENTS))
     assert f"reaches {kd_range('valid_accuracy')} alone and {kd_range('valid_tta_accuracy')} with fastai's TTA" in text
 
 def latency_row(name, r):
-    "The README's row for path `name` of the latency benchmark, as it must read given results/bench_latency.json"
+    "The benchmarks page's row for path `name` of the latency benchmark, as it must read given results/bench_latency.json"
     fmt = lambda v, f: '–' if v is None else format(v, f)
     return (f"| {name} | {fmt(r['single_ms']['idle'], '.2f')} | {fmt(r['single_ms']['busy core'], '.2f')} | "
             f"{r['batch_faces_per_s']['idle']:,.0f} | {r['batch_faces_per_s']['busy core']:,.0f} | {fmt(r['accuracy'], '.1%')} |")
 
 def test_latency_table_comes_from_bench_json():
-    "The README's latency table is the one bench/latency.py recorded, with its command, fer and the webcam included"
-    text, b = README.read_text(encoding='utf-8'), record('bench_latency')
+    "The benchmarks page's latency table is the one bench/latency.py recorded, with its command, fer and the webcam included"
+    text, b = page_text(BENCHMARKS), record('bench_latency')
     assert b['faces'] == 'FER2013 PublicTest' and b['fer_installed'], "the recorded run must score PublicTest and measure fer"
-    for name, r in b['paths'].items(): assert latency_row(name, r) in text, f"README's latency row differs: {latency_row(name, r)}"
+    for name, r in b['paths'].items(): assert latency_row(name, r) in text, f"the benchmarks page's latency row differs: {latency_row(name, r)}"
     assert b['command'] in text
     for k, v in b['webcam_fps'].items(): assert f"{k}: {v:.0f} frames/s" in text
 

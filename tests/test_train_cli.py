@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_fastai.data import make_fixture
+from emotion_fastai.sources import make_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS = 12
