@@ -16,20 +16,8 @@
 set -uo pipefail
 DATA=$1; OUT=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-mkdir -p "$OUT"
-run() {
-  local name=$1; shift
-  if [ ! -f "$OUT/$name/results.json" ]; then
-    local resume=(); [ -f "$OUT/$name/checkpoint.json" ] && resume=(--resume)
-    emotion-fastai train --arch effnet_lite0 --data "$DATA" --bs 128 --tta --half --out "$OUT/$name" "$@" "${resume[@]}" \
-      >> "$OUT/$name.log" 2>&1 || { echo "$name: failed, see $OUT/$name.log"; return 1; }
-  fi
-  cp "$OUT/$name/results.json" "results/$name.json"
-  echo "$name: trained, record in results/$name.json"
-}
-evaluate() {  # the four views of PublicTest: plain, mirrored, zoomed, zoomed and mirrored
-  emotion-fastai evaluate "$1" "$DATA" --split valid --tta all --json "results/evaluate_$2_tta_all.json" | tail -n 4
-}
+ARCH=effnet_lite0
+source scripts/runs_lib.sh
 if run effnet_lite0 --epochs 10 && ! cmp -s "$OUT/effnet_lite0/model.safetensors" app/models/effnet_lite0/model.safetensors; then
   emotion-fastai quantize "$OUT/effnet_lite0" --data "$DATA"  # measured, not shipped: see lesson 6
   evaluate "$OUT/effnet_lite0" effnet_lite0

@@ -10,20 +10,8 @@
 set -uo pipefail
 DATA=$1; OUT=$2
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-mkdir -p "$OUT"
-run() {
-  local name=$1; shift
-  if [ ! -f "$OUT/$name/results.json" ]; then
-    local resume=(); [ -f "$OUT/$name/checkpoint.json" ] && resume=(--resume)
-    emotion-fastai train --arch mobilenet_v2 --data "$DATA" --bs 128 --tta --half --out "$OUT/$name" "$@" "${resume[@]}" \
-      >> "$OUT/$name.log" 2>&1 || { echo "$name: failed, see $OUT/$name.log"; return 1; }
-  fi
-  cp "$OUT/$name/results.json" "results/$name.json"
-  echo "$name: trained, record in results/$name.json"
-}
-evaluate() {  # the four views of PublicTest: plain, mirrored, zoomed, zoomed and mirrored
-  emotion-fastai evaluate "$1" "$DATA" --split valid --tta all --json "results/evaluate_$2_tta_all.json" | tail -n 4
-}
+ARCH=mobilenet_v2
+source scripts/runs_lib.sh
 if run mobilenet_v2 --freeze-epochs 1 --epochs 8; then
   evaluate "$OUT/mobilenet_v2" mobilenet_v2
   rm -rf app/models/mobilenet_v2 && mkdir -p app/models/mobilenet_v2
