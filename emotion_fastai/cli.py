@@ -10,7 +10,7 @@ import argparse, contextlib, json, sys, time, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['COUNT', 'POSITIVE', 'SHARE', 'main']
 
 # %% ../nbs/api/08_cli.ipynb #0f622528
 def _data(args):
@@ -105,6 +105,20 @@ def _app(args):
     launch(models_dir=args.models, server_name=args.host, server_port=args.port, share=args.share)
 
 # %% ../nbs/api/08_cli.ipynb #efc4e60c
+def _number(kind, low=None, high=None, above=False):
+    "An argparse type: a `kind` (int or float) from `low` (excluded if `above`) to `high`, else one sentence naming the range"
+    what = 'a whole number' if kind is int else 'a number'
+    limits = [f"{'above' if above else 'at least'} {low}" if low is not None else '', f'at most {high}' if high is not None else '']
+    def parse(s):
+        try: v = kind(s)
+        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not {what}") from None
+        if (low is not None and (v <= low if above else v < low)) or (high is not None and v > high):
+            raise argparse.ArgumentTypeError(f"{s} is out of range: it must be {what} {' and '.join(filter(None, limits))}")
+        return v
+    return parse
+
+COUNT, POSITIVE, SHARE = _number(int, 1), _number(float, 0, above=True), _number(float, 0, 1)
+
 def _arch(name):
     "The name of a registered network, or an error that lists them (at parse time)"
     from emotion_fastai.archs import ARCHS
@@ -123,25 +137,25 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--arch', required=True, type=_arch, help='the network, a name in the registry (emotion_fastai.archs.ARCHS), e.g. cnn_aug or mobilenet_v2')
     t.add_argument('--data', help='FER2013 folder, archive or CSV (default: $EMOTION_FASTAI_DATA)')
     t.add_argument('--out', required=True, help='model directory to write')
-    t.add_argument('--epochs', type=int, help="number of epochs (default: the arch's recipe)")
-    t.add_argument('--lr', type=float, help='maximum learning rate of the one-cycle schedule')
-    t.add_argument('--lr-mult', type=float, help="pretrained: the head's learning rate over the first layers' (default: the arch's recipe)")
-    t.add_argument('--freeze-epochs', type=int, default=2, help='pretrained: epochs of the head alone, the body frozen, before fine-tuning it all (default: 2)')
-    t.add_argument('--size', type=int, help='input size in pixels')
-    t.add_argument('--bs', type=int, default=256, help='batch size')
+    t.add_argument('--epochs', type=COUNT, help="number of epochs (default: the arch's recipe)")
+    t.add_argument('--lr', type=POSITIVE, help='maximum learning rate of the one-cycle schedule')
+    t.add_argument('--lr-mult', type=POSITIVE, help="pretrained: the head's learning rate over the first layers' (default: the arch's recipe)")
+    t.add_argument('--freeze-epochs', type=COUNT, default=2, help='pretrained: epochs of the head alone, the body frozen, before fine-tuning it all (default: 2)')
+    t.add_argument('--size', type=_number(int, 32), help='input size in pixels')
+    t.add_argument('--bs', type=COUNT, default=256, help='batch size')
     t.add_argument('--seed', type=int, default=42)
     t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=None,
                    help='ImageNet weights, for the networks that have them (default: yes for them)')
     t.add_argument('--quick', action='store_true', help='train on the small stratified subset')
-    t.add_argument('--time-budget', type=float, metavar='SECONDS', help='choose the epochs to fit this many seconds')
+    t.add_argument('--time-budget', type=POSITIVE, metavar='SECONDS', help='choose the epochs to fit this many seconds')
     t.add_argument('--tta', action='store_true', help='also measure test-time augmentation on the validation set')
     t.add_argument('--half', action='store_true', help='save the weights as float16 (half the size)')
     t.add_argument('--init', metavar='MODEL_DIR', help='start from the weights of this saved model (train it further)')
     t.add_argument('--swa', action='store_true', help='constant learning rate, weights averaged over the epochs (with --init: train a model further)')
-    t.add_argument('--mixup', type=float, default=0., metavar='ALPHA', help='train on mixup blends of image pairs, weights drawn from Beta(ALPHA, ALPHA) (default: 0, off)')
+    t.add_argument('--mixup', type=_number(float, 0), default=0., metavar='ALPHA', help='train on mixup blends of image pairs, weights drawn from Beta(ALPHA, ALPHA) (default: 0, off)')
     t.add_argument('--teacher', nargs='+', metavar='MODEL_DIR', help="distil these saved models: also learn their averaged predictions")
-    t.add_argument('--distill-weight', type=float, default=0.5, metavar='W', help="share of the loss given to the teachers' predictions (default: 0.5)")
-    t.add_argument('--temperature', type=float, default=2., metavar='T', help='softens the predictions for distillation (default: 2)')
+    t.add_argument('--distill-weight', type=SHARE, default=0.5, metavar='W', help="share of the loss given to the teachers' predictions (default: 0.5)")
+    t.add_argument('--temperature', type=POSITIVE, default=2., metavar='T', help='softens the predictions for distillation (default: 2)')
     t.add_argument('--resume', action='store_true', help='continue the interrupted run whose checkpoint is in --out (same arguments)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)
@@ -152,13 +166,13 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('--tta', nargs='?', const=True, default=False, choices=['all'],
                    help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror')
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
-    e.add_argument('--bs', type=int, default=256, help='batch size')
+    e.add_argument('--bs', type=COUNT, default=256, help='batch size')
     e.add_argument('--no-int8', dest='int8', action='store_false', help="do not also score the model's int8 copy (model.int8.onnx)")
     e.set_defaults(func=_evaluate)
     q = sub.add_parser('quantize', help='add an int8 copy of a saved model, for fast CPU inference')
     q.add_argument('model', help='model directory written by `emotion-fastai train`')
     q.add_argument('--data', help='FER2013 folder, archive or CSV, to calibrate on its training faces (default: $EMOTION_FASTAI_DATA)')
-    q.add_argument('--n', type=int, default=256, help='how many training faces to calibrate on (default: 256)')
+    q.add_argument('--n', type=COUNT, default=256, help='how many training faces to calibrate on (default: 256)')
     q.set_defaults(func=_quantize)
     r = sub.add_parser('predict', help='find the faces in images and videos and classify each')
     r.add_argument('model', help='model directory written by `emotion-fastai train`')
@@ -167,8 +181,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--csv', action='store_true', help='print a CSV table: a row per face (per analysed frame of a video)')
     r.add_argument('--out', metavar='FILE', help='write the table to FILE instead of standard output (CSV, or JSON Lines with --json)')
     r.add_argument('--video', action='store_true', help='read every input as a video, whatever its suffix')
-    r.add_argument('--fps', type=float, metavar='N', help='analyse about N frames a second of each video (default: every frame)')
-    r.add_argument('--smooth', type=int, default=1, metavar='K', help="average each face's probabilities over its last K analysed frames")
+    r.add_argument('--fps', type=POSITIVE, metavar='N', help='analyse about N frames a second of each video (default: every frame)')
+    r.add_argument('--smooth', type=COUNT, default=1, metavar='K', help="average each face's probabilities over its last K analysed frames")
     r.add_argument('--annotate', metavar='DIR', help='save a copy of each video with boxes and labels in DIR (WebM)')
     r.add_argument('--timeline', metavar='DIR', help="save each video's timeline of emotions in DIR (PNG)")
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
@@ -178,7 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser('app', help='start the Gradio demo')
     a.add_argument('--models', help='folder of model directories (default: $EMOTION_FASTAI_MODELS, else app/models of this clone)')
     a.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 for all)')
-    a.add_argument('--port', type=int, default=7860)
+    a.add_argument('--port', type=_number(int, 1, 65535), default=7860)
     a.add_argument('--share', action='store_true', help='also create a public Gradio share link')
     a.set_defaults(func=_app)
     return p
