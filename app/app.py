@@ -9,14 +9,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if importlib.util.find_spec('emotion_fastai') is None:  # neither installed nor copied beside this file:
     sys.path.insert(0, str(HERE.parent))                  # a source checkout, with emotion_fastai/ beside app/
-from emotion_fastai.app import build_app
+from emotion_fastai.app import build_app, serve, PortError
 
 demo = build_app(HERE/'models', HERE/'examples')
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description='Serve the emotion-fastai demo')
-    p.add_argument('--host', default=None, help='address to listen on (default 127.0.0.1; 0.0.0.0 for everyone)')
-    p.add_argument('--port', type=int, default=None, help='port (default 7860, or the next free one)')
+    p.add_argument('--host', default=None, help='address to listen on (default $GRADIO_SERVER_NAME, else 127.0.0.1; 0.0.0.0 for everyone)')
+    p.add_argument('--port', type=int, default=None, help='port (default $GRADIO_SERVER_PORT, else 7860 or the next free one)')
     p.add_argument('--share', action='store_true', help='also make a temporary public gradio.live link')
     a = p.parse_args()
-    demo.launch(server_name=a.host, server_port=a.port, share=a.share)
+    try: serve(demo, a.host, a.port, a.share)  # the project's settings: the port, the upload limit
+    except PortError as e: p.exit(2, f'{p.prog}: error: {e}\n')

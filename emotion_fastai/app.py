@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/app.html.md"""
 
 # %% ../nbs/12_app.ipynb #922c5aaf
 from __future__ import annotations
-import base64, copy, json, os, shutil, tempfile, threading, time
+import base64, copy, errno, json, os, shutil, socket, tempfile, threading, time
 from pathlib import Path
 
 import numpy as np
@@ -16,15 +16,16 @@ from PIL import Image
 from fastcore.basics import patch
 
 import emotion_fastai
-from .inference import Predictor, ImageError, load_image, draw_faces, crop_face
+from .inference import Predictor, ImageError, load_image, image_and_size, scale_box, draw_faces, crop_face
 from .saved_model import read_model_meta, ModelDirError
 from .interpret import gradcam, overlay_cam
-from .video import VideoError, open_video, analyse_video, write_rows, plot_timeline, video_summary, LiveFaces
+from .video import VideoError, ROW_COLUMNS, open_video, analyse_video, write_rows, plot_timeline, video_summary, LiveFaces
 from .quantize import int8_file
 
 # %% auto #0
 __all__ = ['MODELS_ENV', 'STREAM_MODEL', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'INTRO', 'make_examples', 'find_models_dir',
-           'model_dirs', 'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'launch']
+           'model_dirs', 'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'PortError',
+           'choose_port', 'check_port', 'serve', 'launch']
 
 # %% ../nbs/12_app.ipynb #ca2c93de
 def make_examples(folder) -> list:
@@ -66,8 +67,8 @@ def model_dirs(models_dir=None) -> dict:
     return {d.name: d for d in sorted(dirs, key=lambda d: d.name != 'default')}
 
 # %% ../nbs/12_app.ipynb #eecb336c
-def model_info(path) -> str:
-    "A Markdown line about the model in `path`: architecture, input, size and validation accuracy"
+def model_info(path, backend=None) -> str:
+    "A Markdown line about the model in `path`: architecture, input, size and validation accuracy (and int8's, if `backend` is int8 or unknown)"
     path = Path(path); meta = read_model_meta(path)
     res = json.loads((path/'results.json').read_text()) if (path/'results.json').is_file() else {}
     acc = res.get('valid_accuracy', meta.get('valid_accuracy'))
@@ -78,7 +79,7 @@ def model_info(path) -> str:
         n = res.get('n_valid')
         parts.append(f"validation (FER2013 PublicTest{f', {n:,} faces' if n else ''}) accuracy **{acc:.1%}**"
                      + (f", macro F1 {res['valid_macro_f1']:.2f}" if 'valid_macro_f1' in res else ''))
-    if int8_file(path) and 'valid_accuracy' in (q := meta['int8']):
+    if int8_file(path) and backend in (None, 'int8') and 'valid_accuracy' in (q := meta['int8']):
         parts.append(f"runs in int8 ({(path/q['file']).stat().st_size/1e6:.1f} MB): validation accuracy {q['valid_accuracy']:.1%}")
     return ' · '.join(parts)
 
@@ -115,21 +116,23 @@ class EmotionApp:
         out = dict(annotated=None, faces=[], selected=None, probabilities=None, cam=None, status='', error=None)
         src, name = image_source(image)
         if src is None: return {**out, 'status': 'Upload a photo, use the webcam, or click an example.'}
-        try: img = load_image(src)
+        try: img, size = image_and_size(src)  # a large photo is shrunk to be shown; `size` is the file's
         except ImageError as e:
             msg = str(e).replace(str(src), name) if isinstance(src, str) else str(e)
             return {**out, 'status': f'**Error:** {msg}', 'error': msg}
         pred = self.predictor(model)
         faces = pred.predict(img, whole_image=whole_image)['faces']
         if not faces:
-            return {**out, 'annotated': img, 'status': "**No face found.** Try a frontal, well-lit face, or tick "
-                    "*Classify the whole image as one face*."}
+            return {**out, 'annotated': img, 'status': f"**No face found** (by {pred.detector_name}). Try a frontal, "
+                    "well-lit face, or tick *Classify the whole image as one face*."}
         sel = min(max(int(face or 0), 0), len(faces) - 1)
         f = faces[sel]
         status = (f"Read the whole image as one face: **{f['label']}** ({f['score']:.0%})." if whole_image else
-                  f"{len(faces)} face{'s' * (len(faces) > 1)} found; face {sel+1} looks **{f['label']}** ({f['score']:.0%}).")
-        out.update(annotated=draw_faces(img, faces, selected=sel if len(faces) > 1 else None), faces=faces,
-                   selected=sel, probabilities=f['probabilities'], status=status)
+                  f"{len(faces)} face{'s' * (len(faces) > 1)} found by {pred.detector_name}; face {sel+1} looks "
+                  f"**{f['label']}** ({f['score']:.0%}).")
+        out.update(annotated=draw_faces(img, faces, selected=sel if len(faces) > 1 else None), selected=sel,
+                   faces=[{**g, 'box': list(scale_box(g['box'], img, size))} for g in faces],  # in the file's pixels
+                   probabilities=f['probabilities'], status=status)
         if show_cam:
             out['cam'], note = self.cam(pred, img, f['box'], whole_image)
             out['status'] += f' {note}'
@@ -173,6 +176,8 @@ def _new_folder(root, max_age=600.) -> Path:
         if time.time() - d.stat().st_mtime > max_age: shutil.rmtree(d, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f'{time.time_ns()}-', dir=root))
 
+def _written(path) -> bool: return Path(path).is_file() and Path(path).stat().st_size > 0
+
 # %% ../nbs/12_app.ipynb #92fd7d54
 @patch
 def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
@@ -180,6 +185,10 @@ def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
     out = dict(annotated=None, timeline=None, table=None, summary=None, status='', error=None)
     src, name = image_source(clip)
     if src is None: return {**out, 'status': 'Upload a video clip.'}
+    def error(msg):  # the file named as the visitor knows it, not by its path or name on the server
+        msg = msg.replace(str(src), name).replace('read it as a photo.', 'use the Photo tab.')
+        if msg.startswith(f'{Path(src).name} '): msg = name + msg[len(Path(src).name):]
+        return {**out, 'status': f'**Error:** {msg}', 'error': msg}
     try:
         mb = Path(src).stat().st_size / 2**20
         if mb > MAX_VIDEO_MB:
@@ -191,17 +200,20 @@ def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
                              "Cut it, or analyse it with `emotion-fastai predict MODEL FILE`, which has no limit.")
         pred, d = self.predictor(model), _new_folder(folder or Path(tempfile.gettempdir())/'emotion-fastai-videos')
         rows = list(analyse_video(pred, src, fps=fps, annotate=d/'annotated.webm'))
-    except VideoError as e:
-        msg = str(e).replace(str(src), name)
-        return {**out, 'status': f'**Error:** {msg}', 'error': msg}
-    write_rows(rows, d/'faces.csv')
+    except (VideoError, cv2.error) as e: return error(str(e))
+    if not _written(d/'annotated.webm'):  # it opened, yet not one frame could be decoded: nothing to show
+        shutil.rmtree(d, ignore_errors=True)
+        return error(f"{name} is not a readable video: not one frame of it could be decoded. Use an MP4, WebM, AVI "
+                     "or MOV file that a video player can open.")
+    write_rows(rows, d/'faces.csv', columns=[*ROW_COLUMNS, *pred.classes])  # a header even with no face
     plot_timeline(rows, pred.classes, d/'timeline.png')
-    summary = video_summary(rows).reset_index()
-    frames = len({r['frame'] for r in rows})
-    status = (f"{len(summary)} face(s) over {info['seconds']:.1f} s, analysed at {fps:g} frames a second."
-              if rows else "**No face found in the clip.** Try a clip with frontal, well-lit faces.")
-    return dict(annotated=str(d/'annotated.webm'), timeline=str(d/'timeline.png'), table=str(d/'faces.csv'),
-                summary=summary, status=status, error=None)
+    summary = video_summary(rows).rename_axis('face_id').reset_index()
+    status = (f"{len(summary)} face(s) over {info['seconds']:.1f} s, found by {pred.detector_name}, analysed at {fps:g} "
+              "frames a second." if rows else
+              f"**No face found in the clip** (by {pred.detector_name}). Try a clip with frontal, well-lit faces.")
+    files = {k: str(d/f) if _written(d/f) else None
+             for k, f in (('annotated', 'annotated.webm'), ('timeline', 'timeline.png'), ('table', 'faces.csv'))}
+    return dict(**files, summary=summary, status=status, error=None)
 
 # %% ../nbs/12_app.ipynb #8e7f087c
 def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|None:
@@ -239,13 +251,16 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
     examples.sort(key=lambda p: p.name != 'astronaut.png')
 
     def analyze(image, model, face, whole_image, show_cam):
-        r = core.analyze(image, model, face, whole_image, show_cam)
-        if r['error']: gr.Warning(r['error'])
+        r = core.analyze(image, model, face, whole_image, show_cam)  # an error is in the status line: shown once
         choices = [(f"Face {i+1}: {f['label']} ({f['score']:.0%})", i) for i, f in enumerate(r['faces'])] or [('Face 1', 0)]
         details = dict(faces=r['faces'], selected=r['selected'], error=r['error'])
         return (image_file(r['annotated'], out_dir), r['probabilities'],
                 gr.Dropdown(choices=choices, value=r['selected'] or 0, visible=len(r['faces']) > 1),
                 gr.Image(value=image_file(r['cam'], out_dir), visible=bool(show_cam)), r['status'], details)
+
+    def clear():  # the right column, empty: what another tab showed there does not belong to this one
+        return (None, None, gr.Dropdown(choices=[('Face 1', 0)], value=0, visible=False), gr.Image(value=None, visible=False),
+                '', None)
 
     def stream(frame, model, live):
         annotated, probs, live = core.stream(frame, model, live)
@@ -253,19 +268,18 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
 
     def video(clip, model, fps):
         r = core.video(clip, model, fps, folder=video_dir)
-        if r['error']: gr.Warning(r['error'])
         return r['annotated'], r['timeline'], r['summary'], r['table'], r['status']
 
     with gr.Blocks(title='Facial emotion recognition') as demo:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():
-                with gr.Tab('Photo'):
+                with gr.Tab('Photo') as photo_tab:
                     photo = gr.Image(type='filepath', sources=['upload', 'clipboard'], label='Photo', elem_id='photo')
                     if examples: gr.Examples([[str(p)] for p in examples], inputs=[photo], label='Examples')
-                with gr.Tab('Webcam (live)'):
+                with gr.Tab('Webcam (live)') as webcam_tab:
                     webcam = gr.Image(sources=['webcam'], streaming=True, type='numpy', label='Webcam', elem_id='webcam')
-                with gr.Tab('Video'):
+                with gr.Tab('Video') as video_tab:
                     clip = gr.Video(sources=['upload'], label=f'Video clip (up to {MAX_VIDEO_MB} MB and {MAX_VIDEO_SECONDS} s)',
                                     elem_id='clip')
                     fps = gr.Slider(1, 10, value=5, step=1, label='Frames analysed per second')
@@ -277,8 +291,8 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
                     table = gr.File(label='Every face in every analysed frame (CSV)', interactive=False)
                 model = gr.Dropdown([(f"{n} ({read_model_meta(d)['arch']})", n) for n, d in core.models.items()],
                                     value=core.names[0], label='Model', visible=len(core.names) > 1)
-                info = gr.Markdown(model_info(core.models[core.names[0]]))
-                whole = gr.Checkbox(label='Classify the whole image as one face (when no face is found)')
+                info = gr.Markdown(model_info(core.models[core.names[0]], core.predictor().backend))
+                whole = gr.Checkbox(label='Classify the whole image as one face (for a close-up the face detector misses)')
                 show_cam = gr.Checkbox(label='Show Grad-CAM: where the model looked')
                 run = gr.Button('Analyze', variant='primary', elem_id='analyze')
             with gr.Column():
@@ -296,7 +310,9 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
                      preprocess=False, trigger_mode='always_last', api_visibility='private')
         gr.on([model.change, whole.change, show_cam.change, face.input], analyze, inputs, outputs,
               preprocess=False, trigger_mode='always_last', api_visibility='private')
-        model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]])), model, info,
+        gr.on([video_tab.select, webcam_tab.select], clear, None, outputs, api_visibility='private')
+        photo_tab.select(analyze, inputs, outputs, preprocess=False, trigger_mode='always_last', api_visibility='private')
+        model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]]), core.predictor(m).backend), model, info,
                      api_visibility='private')
         run_video.click(video, [clip, model, fps], [video_out, timeline, summary, table, video_status], api_name='video')
         live = gr.State()  # each session's LiveFaces
@@ -306,6 +322,39 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
     return demo
 
 # %% ../nbs/12_app.ipynb #01febfc1
+class PortError(RuntimeError):
+    "The port the app was asked to serve on cannot be used; the message says how to choose another"
+
+def choose_port(port=None) -> int|None:
+    "`port`, else `$GRADIO_SERVER_PORT`, else `None`: Gradio's choice, 7860 or the next free port"
+    env = os.environ.get('GRADIO_SERVER_PORT')
+    return int(port) if port else int(env) if env else None
+
+def _port_error(port, why='is already in use') -> PortError:
+    src = ' (from GRADIO_SERVER_PORT)' if os.environ.get('GRADIO_SERVER_PORT') == str(port) else ''
+    return PortError(f"Port {port}{src} {why}: choose another with --port N or the GRADIO_SERVER_PORT environment variable.")
+
+def check_port(port:int, host=None):
+    "Raise `PortError` when `port` on `host` (default `$GRADIO_SERVER_NAME`, else 127.0.0.1) is taken or not allowed"
+    try:
+        with socket.socket() as s:  # as Gradio checks: a port in TIME_WAIT is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host or os.environ.get('GRADIO_SERVER_NAME') or '127.0.0.1', port))
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE: raise _port_error(port) from None
+        if e.errno == errno.EACCES: raise _port_error(port, 'needs administrator rights') from None
+
+def serve(demo:gr.Blocks, server_name=None, server_port=None, share=False, **kwargs):
+    "Serve the built `demo` with the project's settings (the port of `choose_port`, uploads up to `MAX_VIDEO_MB`)"
+    port = choose_port(server_port)
+    if port is not None: check_port(port, server_name)
+    try: return demo.launch(server_name=server_name, server_port=port, share=share, max_file_size=MAX_VIDEO_MB * 2**20, **kwargs)
+    except OSError as e:
+        if port is None or 'empty port' not in str(e): raise
+        raise _port_error(port) from None  # taken since we checked
+
 def launch(models_dir=None, examples_dir=None, server_name=None, server_port=None, share=False, **kwargs):
-    "Build the demo and serve it; blocks until stopped unless `prevent_thread_lock=True`"
-    return build_app(models_dir, examples_dir).launch(server_name=server_name, server_port=server_port, share=share, **kwargs)
+    "Build the demo and `serve` it (a taken port fails before the models load); blocks until stopped unless `prevent_thread_lock=True`"
+    port = choose_port(server_port)
+    if port is not None: check_port(port, server_name)
+    return serve(build_app(models_dir, examples_dir), server_name, port, share, **kwargs)

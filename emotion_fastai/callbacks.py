@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/callbacks.html.md"""
 
 # %% ../nbs/api/06_callbacks.ipynb #7cb3c6cd
 from __future__ import annotations
-import json, os, pickle, random, time
+import json, os, pickle, random, time, warnings
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from fastcore.foundation import L
 from fastai.vision.all import Callback, CancelFitException, ChannelsLast, Learner
+from fastai.learner import save_model
 
 from .data import CLASSES, norm_stats
 from .saved_model import ModelDirError, load_model, inference_copy, fast_forward, model_input
@@ -25,7 +26,8 @@ from .distributed import is_main_process, from_main_process, n_processes
 
 # %% auto #0
 __all__ = ['CPUMixedPrecision', 'cpu_has_bf16', 'use_mixed_precision', 'WeightAveraging', 'Distillation', 'recorder_history',
-           'random_state', 'set_random_state', 'Checkpoint', 'read_checkpoint', 'TimeBudget']
+           'random_state', 'set_random_state', 'Checkpoint', 'CheckpointError', 'checkpoint_progress',
+           'read_checkpoint', 'TimeBudget']
 
 # %% ../nbs/api/06_callbacks.ipynb #0a3915a3
 class CPUMixedPrecision(Callback):
@@ -127,6 +129,9 @@ class Checkpoint(Callback):
         except pickle.UnpicklingError:
             raise ValueError(f"{f} does not hold only plain values, so it was refused for safety (loading it could run "
                              f"code stored in it). Delete {self.path}/checkpoint* to start the run over.") from None
+        except (RuntimeError, EOFError, OSError) as e:  # optional: without it, the run resumes with other random draws
+            warnings.warn(f"{f} is damaged ({type(e).__name__}): the resumed run continues without the random generators' state.")
+            self.random = None
     def before_fit(self): self.t0 = time.time()
     def before_epoch(self):  # the first epoch a resumed run trains draws what the interrupted run would have drawn
         if self.epoch == self.done and self.random is not None and n_processes() == 1: set_random_state(self.dls.train, self.random)
@@ -134,7 +139,7 @@ class Checkpoint(Callback):
         if self.epoch < self.done or not is_main_process(): return  # skipped by a resumed run; or not the writer
         self.path.mkdir(parents=True, exist_ok=True)
         new = self.path.absolute()/'checkpoint_new'  # written in full first, so a kill mid-write spoils nothing
-        self.learn.save(new, with_opt=True)
+        save_model(f'{new}.pth', self.learn.model, self.learn.opt, with_opt=True)  # not `learn.save`: it makes ./models
         if wa := getattr(self.learn, 'weight_averaging', None): torch.save(wa.average.state_dict(), f'{new}_average.pth')
         if n_processes() == 1: torch.save(random_state(self.dls.train), f'{new}_random.pth')  # several: each has its own
         state = dict(config=asdict(self.cfg), epochs_done=self.epoch+1, seconds=self.seconds + time.time() - self.t0,
@@ -144,11 +149,23 @@ class Checkpoint(Callback):
             if (f := Path(f'{new}{suffix}')).exists(): os.replace(f, self.path/f'checkpoint{suffix}')
 
 # %% ../nbs/api/06_callbacks.ipynb #dde8cfa8
+class CheckpointError(ValueError):
+    "A checkpoint that cannot be read: the run it belongs to can only start over"
+
+def checkpoint_progress(path) -> dict|None:
+    "The progress `Checkpoint` saved in `path` (`None` when there is none); a `CheckpointError` when it is damaged"
+    f = Path(path)/'checkpoint.json'
+    if not f.exists(): return None
+    try: state = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise CheckpointError(f"{f} is damaged ({e})") from None
+    if not isinstance(state, dict) or not {'config', 'epochs_done', 'seconds', 'history'} <= set(state):
+        raise CheckpointError(f"{f} is damaged (it lacks the progress a checkpoint records)")
+    return state
+
 def read_checkpoint(path, cfg) -> dict:
     "The progress saved by `Checkpoint` in `path`, checked to be a run of `cfg`"
-    f = Path(path)/'checkpoint.json'
-    if not f.exists(): raise FileNotFoundError(f"No checkpoint in {path} to resume: start the run without resume.")
-    state = json.loads(f.read_text())
+    if (state := checkpoint_progress(path)) is None:
+        raise FileNotFoundError(f"No checkpoint in {path} to resume: start the run without resume.")
     ours, theirs = asdict(cfg), state['config']
     if diff := [k for k in ours if k != 'epochs' and ours[k] != theirs.get(k)]:
         raise ValueError(f"The checkpoint in {path} is of another run (" +
@@ -158,29 +175,68 @@ def read_checkpoint(path, cfg) -> dict:
 
 # %% ../nbs/api/06_callbacks.ipynb #8f950f76
 class TimeBudget(Callback):
-    "Keep a fit within `seconds` counted from `started`: re-plan the schedule for the epochs that still fit, end after the last"
+    "Keep a fit within `seconds` counted from `started`: shorten the schedule between epochs, stop between batches"
     order = 90  # after the Recorder has logged the epoch and `Checkpoint` has saved it
     def __init__(self, seconds:float, # the budget, in seconds
                  started:float, # when the budget started (`time.time()`)
                  after_fit_passes:float=1, # validation passes the work after the fit costs (final scores, TTA)
-                 log=None): # called with a message when the schedule is shortened
-        self.seconds,self.started,self.after_fit_passes,self.log = seconds,started,after_fit_passes,log
-    def before_fit(self): self.epoch_times,self.valid_times,self.planned,self.stopped = [],[],self.n_epoch,None
+                 save_seconds:float=1., # seconds kept back for saving the model and its record
+                 log=None): # called with a message when the schedule is shortened or the fit stopped
+        self.seconds,self.started,self.after_fit_passes,self.save_seconds,self.log = seconds,started,after_fit_passes,save_seconds,log
+        self.stopped,self.epochs = None,None  # why and after how many epochs the budget ended a fit
+    def before_fit(self):
+        self.epoch_times,self.valid_times,self.batch_times,self.planned,self.stopped,self.epochs = [],[],[],self.n_epoch,None,None
+        self.n_valid = len(self.dls.valid)
     def before_epoch(self): self.trained,self.t_epoch = False,time.time()
-    def before_train(self): self.trained = True
+    def before_train(self): self.trained,self.t_batch = True,time.time()
     def before_validate(self): self.t_valid = time.time()
     def after_validate(self): self.valid_times.append(time.time() - self.t_valid)
+
+    def valid_seconds(self) -> float:
+        "Seconds a validation pass takes: the last one measured, else a third of a training batch per validation batch"
+        if self.valid_times: return self.valid_times[-1]
+        return self.n_valid * float(np.median(self.batch_times)) / 3 if self.batch_times else 0.
+
+    def reserve(self) -> float:
+        "Seconds kept back for the work after the fit: the final validation passes and saving"
+        return self.after_fit_passes * self.valid_seconds() + self.save_seconds
+
+    def after_batch(self):
+        if not self.training: return
+        now = time.time()
+        self.batch_times.append(now - self.t_batch); self.t_batch = now
+        last = self.iter + 1 >= self.n_iter  # then this epoch's validation comes next
+        step = self.valid_seconds() if last else max(self.batch_times[-3:])
+        if from_main_process(now + step + self.reserve() > self.started + self.seconds):  # the same batch in every process
+            self._stop(f"epoch {self.epoch + 1} of {self.n_epoch} cut after {self.iter + 1} of {self.n_iter} batches")
+
+    def _stop(self, where):
+        "End the fit now, in the middle of an epoch: its row in the Recorder, `stopped`, a message"
+        self.epochs = self.epoch + 1
+        self.stopped = f"time budget of {self.seconds:g}s: {where}"
+        if rec := getattr(self.learn, 'recorder', None):  # fastai logs nothing for a cancelled epoch
+            loss = getattr(self.learn, 'smooth_loss', None)
+            rec.values.append([None if loss is None else float(loss)] + [None]*(len(rec.metric_names) - 3))
+        self.message = f"{self.stopped}, keeping {self.reserve():.0f}s to score and save the model"
+        if pbar := getattr(getattr(self.learn, 'progress', None), 'pbar', None): pbar.on_iter_end()  # as after a whole epoch
+        raise CancelFitException
+
+    def after_fit(self):  # after the progress bars have closed
+        if self.log and getattr(self, 'message', None): self.log(self.message)
+        self.message = None
+
     def after_epoch(self):
         if not self.trained: return  # an epoch skipped by a resumed run
         self.epoch_times.append(time.time() - self.t_epoch)
-        done, per_epoch = self.epoch + 1, max(self.epoch_times[-1], sum(self.epoch_times)/len(self.epoch_times))
-        reserve = self.after_fit_passes * (self.valid_times[-1] if self.valid_times else 0)
-        left = self.seconds - (time.time() - self.started) - reserve
+        done, per_epoch = self.epoch + 1, max(self.epoch_times[-1], sum(self.epoch_times)/len(self.epoch_times), 1e-6)
+        left = self.seconds - (time.time() - self.started) - self.reserve()
         fits = from_main_process(max(done, done + int(left // per_epoch)))  # every process stops after the same epoch
         if fits < self.n_epoch:
             self.learn.n_epoch = fits
             if self.log: self.log(f"time budget: {max(left, 0):.0f}s left at {per_epoch:.0f}s an epoch, so the schedule "
                                   f"ends after epoch {fits} (planned: {self.planned})")
         if done >= self.n_epoch and self.n_epoch < self.planned:
+            self.epochs = self.n_epoch
             self.stopped = f"time budget of {self.seconds:g}s: {self.n_epoch} of {self.planned} planned epochs"
+            if self.log: self.log(self.stopped)
             raise CancelFitException

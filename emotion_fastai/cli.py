@@ -58,24 +58,24 @@ def _quantize(args):
     print(f"wrote {path} ({path.stat().st_size/1e6:.1f} MB), calibrated on training faces", file=args.stdout)
     if 'valid' not in data.split_names: return
     m = evaluate_model(args.model, data.source, split='valid')
-    q = m['int8']
-    record_int8(args.model, valid_accuracy=q['accuracy'], valid_agreement=q['agreement'], float_valid_accuracy=m['accuracy'])
-    print(f"validation ({m['n_images']:,} faces): float {m['accuracy']:.2%}, int8 {q['accuracy']:.2%}; the same label "
-          f"for {q['agreement']:.2%}; {m['images_per_second']:,.0f} and {q['images_per_second']:,.0f} faces/s", file=args.stdout)
+    f = m['float']  # the int8 copy just made is the headline; the float network comes second
+    record_int8(args.model, valid_accuracy=m['accuracy'], valid_agreement=f['agreement'], float_valid_accuracy=f['accuracy'])
+    print(f"validation ({m['n_images']:,} faces): float {f['accuracy']:.2%}, int8 {m['accuracy']:.2%}; the same label "
+          f"for {f['agreement']:.2%}; {f['images_per_second']:,.0f} and {m['images_per_second']:,.0f} faces/s", file=args.stdout)
 
 def _predict(args):
     "Find the faces in images and videos (files or folders) and classify each"
     import pandas as pd
     from emotion_fastai.inference import Predictor, predict_command
-    from emotion_fastai.video import expand_inputs, is_video, file_rows, write_rows, video_summary, open_video
+    from emotion_fastai.video import expand_inputs, is_video, file_rows, write_rows, video_summary, open_video, ROW_COLUMNS
     inputs = expand_inputs(args.images, args.video)
     videos = [p for p in inputs if args.video or is_video(p)]
     if not videos and not args.csv and not args.out and not args.annotate and not args.timeline:  # images, as a list
         code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout,
-                               backend=args.backend)
+                               backend=args.backend, detector=args.detector)
         if code: sys.exit(code)
         return
-    pred, errors, shown = Predictor(args.model, backend=args.backend), [], {}
+    pred, errors, shown = Predictor(args.model, backend=args.backend, detector=args.detector), [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
         if total is None and (args.video or is_video(path)): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
@@ -84,11 +84,13 @@ def _predict(args):
             print(f"\r{Path(path).name}: {row['time_s']:.1f} of {total:.1f} s, about {max(0, (now - t0)*(1/done - 1)):.0f} s left   ",
                   end='', file=sys.stderr, flush=True)
             shown[path] = (t0, now, total)
-    rows = file_rows(pred, inputs, args.video, args.fps, args.smooth, args.annotate, args.timeline, args.whole_image,
-                     errors, progress)
+    found = set()  # the inputs with at least one face
+    def faces_found(rows):
+        for r in rows: found.add(r['file']); yield r
+    rows = faces_found(file_rows(pred, inputs, args.video, args.fps, args.smooth, args.annotate, args.timeline,
+                                 args.whole_image, errors, progress))
     if args.csv or args.json or args.out:
-        out = args.out or args.stdout
-        n = write_rows(rows, out, 'jsonl' if args.json else 'csv')
+        n = write_rows(rows, args.out or args.stdout, 'jsonl' if args.json else 'csv', columns=['file', *ROW_COLUMNS, *pred.classes])
     else:  # a summary per file
         table = pd.DataFrame(rows)
         n = len(table)
@@ -97,6 +99,8 @@ def _predict(args):
     print(f"\n{len(inputs)} input(s): {n:,} row(s) of faces" + (f"; {len(errors)} could not be read:" if errors else ""),
           file=sys.stderr)
     for f, e in errors: print(f"  {f}: {e}", file=sys.stderr)
+    for p in inputs:
+        if str(p) not in found | {f for f, _ in errors}: print(f"no face found in {p}", file=sys.stderr)
     if errors: sys.exit(1)
 
 def _app(args):
@@ -167,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
                    help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror')
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
     e.add_argument('--bs', type=COUNT, default=256, help='batch size')
-    e.add_argument('--no-int8', dest='int8', action='store_false', help="do not also score the model's int8 copy (model.int8.onnx)")
+    e.add_argument('--no-int8', dest='int8', action='store_false', help="score the float network alone, not the int8 copy (model.int8.onnx) that the predictor and the demo serve")
     e.set_defaults(func=_evaluate)
     q = sub.add_parser('quantize', help='add an int8 copy of a saved model, for fast CPU inference')
     q.add_argument('model', help='model directory written by `emotion-fastai train`')
@@ -186,13 +190,16 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--annotate', metavar='DIR', help='save a copy of each video with boxes and labels in DIR (WebM)')
     r.add_argument('--timeline', metavar='DIR', help="save each video's timeline of emotions in DIR (PNG)")
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
+    r.add_argument('--detector', choices=['auto', 'yunet', 'haar'], default='auto',
+                   help="the face detector (default: auto, YuNet when its file can be had, else OpenCV's Haar cascade)")
     r.add_argument('--backend', choices=['auto', 'torch', 'onnx', 'int8'], default='auto',
                    help="how to run the network (default: auto, the model's int8 copy when it has one, else torch)")
     r.set_defaults(func=_predict)
     a = sub.add_parser('app', help='start the Gradio demo')
     a.add_argument('--models', help='folder of model directories (default: $EMOTION_FASTAI_MODELS, else app/models of this clone)')
-    a.add_argument('--host', default='127.0.0.1', help='address to listen on (0.0.0.0 for all)')
-    a.add_argument('--port', type=_number(int, 1, 65535), default=7860)
+    a.add_argument('--host', help='address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1; 0.0.0.0 for all)')
+    a.add_argument('--port', type=_number(int, 1, 65535),
+                   help='port to serve on (default: $GRADIO_SERVER_PORT, else 7860 or the next free one)')
     a.add_argument('--share', action='store_true', help='also create a public Gradio share link')
     a.set_defaults(func=_app)
     return p

@@ -70,6 +70,9 @@ def extract_archive(path, dest=None) -> Path:
             with zipfile.ZipFile(path) as z: z.extractall(tmp)
         else:
             with tarfile.open(path) as t: t.extractall(tmp, filter='data')
+    except tarfile.FilterError as e:  # e.g. a member named ../x: extracting it would write outside the folder
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise FERDataError(f"{path} was refused for safety: {e}. A genuine FER2013 archive has no such member.") from None
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise FERDataError(f"Could not extract {path}: {e}. The archive is damaged or not a tar/zip file: "
@@ -231,6 +234,7 @@ def read_fer_csv(path) -> FERData:
     "Read `fer2013.csv` (`emotion,pixels,Usage`), `icml_face_data.csv` or torchvision's `train.csv`"
     path = Path(path)
     try: df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError: raise FERDataError(f"{path} is empty: FER2013 CSVs have a header `emotion,pixels,Usage` and a row per image.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as e: raise FERDataError(f"{path} is not a readable CSV: {e}") from e
     df.columns = [c.strip() for c in df.columns]
     if missing := {'emotion', 'pixels'} - set(df.columns):
@@ -331,8 +335,11 @@ def default_source() -> str:
 def resolve_source(source=None, download=False) -> str:
     "`source` (or `$EMOTION_FASTAI_DATA`); when it does not exist and `download`, fetch FER2013 there"
     source = ifnone(source, os.environ.get(DATA_ENV))
+    if not source and not download:
+        raise FERDataError(f"No FER2013 given: pass its folder, archive or CSV (`--data PATH` on the command line), or set "
+                           f"{DATA_ENV}.")
     if source and Path(source).expanduser().exists(): return str(source)
-    if not download: find_source(source or '')  # raises a clear FERDataError
+    if not download: find_source(source)  # raises a clear FERDataError
     from emotion_fastai.sources import download_fer2013
     return str(download_fer2013(source))
 

@@ -20,7 +20,7 @@ from fastai.vision.all import Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
 from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward
-from .quantize import OnnxNet, int8_file
+from .quantize import OnnxNet, int8_file, served_int8_net
 from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
 
@@ -123,15 +123,17 @@ def load_models(model_dirs) -> list:
     return models
 
 # %% ../nbs/08_evaluation.ipynb #8d38a2ad
-def _score_int8(path, meta, data, y, float_probs, bs, tta, progress) -> dict:
-    "The int8 model at `path` scored as `evaluate_model` scores the float one, with how often the two agree"
+def _timed_probs(models, images, bs, tta, progress) -> tuple:
+    "`(probabilities, images per second)` of the ensemble of `models` (`(net, meta)` pairs) on `images`"
     t0 = time.perf_counter()
-    probs = predict_arrays(OnnxNet(path), meta, data.images, bs=bs, tta=tta, progress=progress)
-    seconds = time.perf_counter() - t0
-    sc = score(y, probs.argmax(1), classes=meta['classes'])
-    return dict(file=path.name, **{k: sc[k] for k in ('accuracy', 'balanced_accuracy', 'macro_f1')},
-                agreement=float((probs.argmax(1) == float_probs.argmax(1)).mean()),
-                images_per_second=len(data)/max(seconds, 1e-9))
+    probs = np.mean([predict_arrays(m, meta, images, bs=bs, tta=tta, progress=progress) for m, meta in models], 0)
+    return probs, len(images)/max(time.perf_counter() - t0, 1e-9)
+
+def _float_comparison(y, classes, probs, speed, served_probs) -> dict:
+    "The float network's scores and speed, beside the int8 copy that serves, and how often the two give the same label"
+    sc = score(y, probs.argmax(1), classes=classes)
+    return dict({k: sc[k] for k in ('accuracy', 'balanced_accuracy', 'macro_f1')}, images_per_second=speed,
+                agreement=float((probs.argmax(1) == served_probs.argmax(1)).mean()))
 
 # %% ../nbs/08_evaluation.ipynb #c9aff871
 def evaluate_model(model_dir, # a model directory, or a list of them to score as an ensemble
@@ -140,7 +142,7 @@ def evaluate_model(model_dir, # a model directory, or a list of them to score as
                    tta=False, # True: plain and mirrored faces; 'all': the four views of `TTA_VIEWS`
                    bs=256, # faces per forward pass
                    progress=True, # show a progress bar
-                   int8=True # also score the model's int8 copy (`model.int8.onnx`), when it has one
+                   int8=True # score what a CPU serves: the model's int8 copy when it has a working one, the float network second
                   ) -> dict:
     "Score the model saved in `model_dir` (a list of them: their ensemble) on `split` of `source`, with TTA if `tta`"
     dirs = L(model_dir)
@@ -148,15 +150,15 @@ def evaluate_model(model_dir, # a model directory, or a list of them to score as
     classes = models[0][1]['classes']
     data = eval_data(source, split, classes)
     y = model_targets(data, classes)
-    t0 = time.perf_counter()
-    probs = np.mean([predict_arrays(m, meta, data.images, bs=bs, tta=tta, progress=progress) for m, meta in models], 0)
-    seconds = time.perf_counter() - t0
-    res = dict(score(y, probs.argmax(1), classes=classes), n_images=len(data), split=split_label(data),
-               images_per_second=len(data)/max(seconds, 1e-9), source=shown_path(source), tta=tta_views(tta) if tta else False,
-               model=shown_path(dirs[0]) if len(dirs) == 1 else [shown_path(d) for d in dirs])
-    if int8 and len(dirs) == 1 and (f := int8_file(dirs[0])):
-        res['int8'] = _score_int8(f, models[0][1], data, y, probs, bs, tta, progress)
-    return res
+    served = served_int8_net(dirs[0]) if int8 and len(dirs) == 1 else None
+    probs, speed = _timed_probs(models, data.images, bs, tta, progress)
+    res = dict(backend='torch', model=shown_path(dirs[0]) if len(dirs) == 1 else [shown_path(d) for d in dirs])
+    if served:
+        float_probs, float_speed = probs, speed
+        probs, speed = _timed_probs([(served, models[0][1])], data.images, bs, tta, progress)
+        res.update(backend='int8', file=served.path.name, float=_float_comparison(y, classes, float_probs, float_speed, probs))
+    return dict(score(y, probs.argmax(1), classes=classes), n_images=len(data), split=split_label(data),
+                images_per_second=speed, source=shown_path(source), tta=tta_views(tta) if tta else False, **res)
 
 # %% ../nbs/08_evaluation.ipynb #639d5ae5
 def format_report(metrics:dict) -> str:
@@ -164,16 +166,18 @@ def format_report(metrics:dict) -> str:
     tta = '+'.join(metrics['tta']) if metrics.get('tta') else 'off'
     model = metrics.get('model', 'model')
     model = ' + '.join(model) if isinstance(model, list) else model
+    served = (f"run as int8 ({metrics['file']}), as the predictor and the demo serve it" if metrics.get('backend') == 'int8'
+              else 'run in PyTorch')
     head = (f"{model} on {metrics.get('source', '?')}: split '{metrics['split']}', "
-            f"{metrics['n_images']:,} images, TTA {tta}")
+            f"{metrics['n_images']:,} images, TTA {tta}, {served}")
     table = per_class_table(metrics).to_string(float_format=lambda v: f'{v:.3f}')
     lines = [f"{'accuracy':<18}{metrics['accuracy']:.4f}", f"{'balanced accuracy':<18}{metrics['balanced_accuracy']:.4f}",
              f"{'macro F1':<18}{metrics['macro_f1']:.4f}"]
     if 'images_per_second' in metrics: lines.append(f"{'speed':<18}{metrics['images_per_second']:,.0f} images/s")
-    if q := metrics.get('int8'):
-        lines += ['', f"int8 model ({q['file']}): accuracy {q['accuracy']:.4f} ({(q['accuracy'] - metrics['accuracy'])*100:+.2f} points), "
-                  f"macro F1 {q['macro_f1']:.4f}, the float model's label for {q['agreement']:.2%} of the images, "
-                  f"{q['images_per_second']:,.0f} images/s"]
+    if f := metrics.get('float'):
+        lines += ['', f"float network (PyTorch): accuracy {f['accuracy']:.4f} ({(f['accuracy'] - metrics['accuracy'])*100:+.2f} points), "
+                  f"macro F1 {f['macro_f1']:.4f}, the int8 copy's label for {f['agreement']:.2%} of the images, "
+                  f"{f['images_per_second']:,.0f} images/s"]
     return '\n'.join([head, '', table, '', *lines])
 
 # %% ../nbs/08_evaluation.ipynb #784ce7a8

@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/inference.html.md"""
 
 # %% ../nbs/10_inference.ipynb #a713075b
 from __future__ import annotations
-import hashlib, importlib.util, io, json, os, sys, threading, warnings
+import hashlib, io, json, os, sys, threading, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,13 +20,13 @@ from fastcore.basics import patch
 import emotion_fastai
 from .data import IMAGE_SUFFIXES, cache_dir
 from .saved_model import ModelDirError, load_model, prepare, inference_copy, fast_forward
-from .quantize import OnnxNet, int8_file, int8_net, to_onnx
+from .quantize import OnnxNet, int8_file, int8_net, served_int8_net, to_onnx
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'NO_FACE', 'BACKENDS', 'ImageError', 'to_uint8', 'to_rgb', 'fit_size',
-           'load_image', 'face_cascade', 'detect_faces', 'crop_face', 'default_model_dir', 'softmax', 'face_result',
-           'torch_threads', 'Predictor', 'whole_image_box', 'export_onnx', 'draw_faces', 'expand_images',
-           'format_results', 'predict_command']
+__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'NO_FACE', 'BACKENDS', 'NO_FACE_CLI', 'ImageError', 'to_uint8',
+           'to_rgb', 'fit_size', 'image_and_size', 'load_image', 'face_cascade', 'detect_faces', 'crop_face',
+           'default_model_dir', 'softmax', 'face_result', 'scale_box', 'torch_threads', 'Predictor', 'whole_image_box',
+           'export_onnx', 'draw_faces', 'expand_images', 'format_results', 'predict_command']
 
 # %% ../nbs/10_inference.ipynb #ba8d8557
 MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS: 1024*1024*1024 // 4 // 3
@@ -102,22 +102,24 @@ def _open(src) -> Image.Image:
     raise ImageError(f"Cannot read an image from a {type(src).__name__}: pass a path, bytes, a file object, "
                      "a PIL image or a numpy array.")
 
-def load_image(src, max_side=MAX_SIDE, max_pixels=MAX_PIXELS) -> np.ndarray:
-    "Read `src` (path, bytes, file object, PIL image or array) as an upright RGB `uint8` array, at most `max_side` pixels long"
+def image_and_size(src, max_side=MAX_SIDE, max_pixels=MAX_PIXELS) -> tuple:
+    "`(image, (width, height))`: `src` read as `load_image` reads it, and the size of the upright original it may have shrunk"
     name = str(src) if isinstance(src, (str, os.PathLike)) else 'The file' if not isinstance(src, Image.Image) else 'The image'
     if isinstance(src, np.ndarray) or torch.is_tensor(src):
         a = np.asarray(src)
         if a.ndim >= 2: _check_pixels(a.shape[1], a.shape[0], max_pixels, name)
-        return fit_size(to_rgb(a), max_side)
+        return fit_size(to_rgb(a), max_side), (a.shape[1], a.shape[0])
     try:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS; we apply our own limit instead, from the header
             warnings.simplefilter('ignore', Image.DecompressionBombWarning)
             im = src if isinstance(src, Image.Image) else _open(src)
-            _check_pixels(*im.size, max_pixels, name)
+            _check_pixels(*(size := im.size), max_pixels, name)
             if max_side and getattr(im, 'format', None) == 'JPEG': im.draft(None, (max_side, max_side))
+            stored = im.size
             try: im = ImageOps.exif_transpose(im)
             except Exception: pass  # broken EXIF: keep the pixels as stored
+            if im.size != stored: size = size[::-1]  # turned a quarter upright: so is the original
             a = to_rgb(im)
     except ImageError: raise
     except Image.DecompressionBombError as e:
@@ -125,7 +127,11 @@ def load_image(src, max_side=MAX_SIDE, max_pixels=MAX_PIXELS) -> np.ndarray:
     except Exception as e:
         why = 'unknown format' if isinstance(e, UnidentifiedImageError) else f'{type(e).__name__}: {e}'
         raise ImageError(f"{name} is not a readable image ({why}). Use a JPEG, PNG, WebP, BMP, GIF or TIFF file.") from e
-    return fit_size(a, max_side)
+    return fit_size(a, max_side), size
+
+def load_image(src, max_side=MAX_SIDE, max_pixels=MAX_PIXELS) -> np.ndarray:
+    "Read `src` (path, bytes, file object, PIL image or array) as an upright RGB `uint8` array, at most `max_side` pixels long"
+    return image_and_size(src, max_side, max_pixels)[0]
 
 # %% ../nbs/10_inference.ipynb #85a0ae51
 CASCADE = 'haarcascade_frontalface_default.xml'
@@ -201,15 +207,16 @@ def face_result(box, probs, classes) -> dict:
     return dict(box=[int(v) for v in box], label=classes[i], score=float(probs[i]),
                 probabilities={c: float(p) for c, p in zip(classes, probs)})
 
-NO_FACE = "No face found. Try a frontal, well-lit face, or classify the whole image as one face (whole_image=True)."
+NO_FACE = "No face found. Try a frontal, well-lit face, or classify the whole image as one face."
+
+def scale_box(box, img:np.ndarray, size) -> tuple:
+    "`box` `(x, y, w, h)` found in `img`, in the pixels of the original of `size` `(width, height)` that `img` was shrunk from"
+    sx, sy = size[0] / img.shape[1], size[1] / img.shape[0]
+    x, y, w, h = box
+    return round(x * sx), round(y * sy), round(w * sx), round(h * sy)
 
 # %% ../nbs/10_inference.ipynb #f8a6c938
 BACKENDS = ('auto', 'torch', 'onnx', 'int8')
-
-def _auto_backend(model_dir, device) -> str:
-    "'int8' when `model_dir` has an up-to-date int8 model, the network runs on the CPU and ONNX Runtime is installed; else 'torch'"
-    if device.type != 'cpu' or int8_file(model_dir) is None: return 'torch'
-    return 'int8' if importlib.util.find_spec('onnxruntime') else 'torch'
 
 @contextmanager
 def torch_threads(n:int|None):
@@ -226,20 +233,26 @@ class Predictor:
                  device='cpu', # where the network runs
                  backend='auto', # 'torch', 'onnx' (ONNX Runtime), 'int8' (the model's int8 copy); 'auto': int8 if the model has it
                  margin=MARGIN, # grow each detected face box by this share of its side before cropping
-                 threads:int|None=None # CPU threads for the network; default: 1 for PyTorch, ONNX Runtime's own for ONNX
+                 threads:int|None=None, # CPU threads for the network; default: 1 for PyTorch, ONNX Runtime's own for ONNX
+                 detector='auto' # 'yunet', 'haar', 'auto' (YuNet when its file can be had, else Haar), or a callable: RGB image -> boxes
                 ):
         if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        from emotion_fastai.detect import face_detector  # here: `detect` builds on this module
+        self.detector = face_detector(detector) if isinstance(detector, str) else detector
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self.model, self.meta = load_model(self.model_dir, device)
         self.device, self.margin = torch.device(device), margin
         self.classes, self.size, self.channels = list(self.meta['classes']), self.meta['size'], self.meta['channels']
         self.fast = inference_copy(self.model)  # batch norms folded, channels-last: the same network, faster on a CPU
-        self.backend = _auto_backend(self.model_dir, self.device) if backend == 'auto' else backend
+        served = served_int8_net(self.model_dir, threads) if backend == 'auto' and self.device.type == 'cpu' else None
+        self.backend = 'int8' if served else 'torch' if backend == 'auto' else backend
         self.threads = threads or (1 if self.backend == 'torch' else None)
-        self.net = (int8_net(self.model_dir, threads) if self.backend == 'int8' else
-                    OnnxNet(export_onnx(self), threads) if self.backend == 'onnx' else None)
+        self.net = served or (int8_net(self.model_dir, threads) if self.backend == 'int8' else
+                              OnnxNet(export_onnx(self), threads) if self.backend == 'onnx' else None)
 
-    def __repr__(self): return f"Predictor({self.meta['arch']} from {self.model_dir}, {self.backend} on {self.device})"
+    def __repr__(self): return f"Predictor({self.meta['arch']} from {self.model_dir}, {self.backend} on {self.device}, {self.detector_name})"
+    @property
+    def detector_name(self) -> str: return getattr(self.detector, 'name', type(self.detector).__name__)
 
     def preprocess(self, faces) -> np.ndarray:
         "A float32 batch (N, channels, size, size) from grayscale `uint8` face crops, made by `prepare` as for evaluation"
@@ -264,18 +277,17 @@ def whole_image_box(gray:np.ndarray) -> tuple:
 def faces(self:Predictor, img:np.ndarray, whole_image=False) -> tuple:
     "Boxes and model-sized grayscale crops of the faces in the RGB image `img`"
     gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    boxes = [whole_image_box(gray)] if whole_image else detect_faces(gray)
+    boxes = [whole_image_box(gray)] if whole_image else self.detector(img)
     return boxes, [crop_face(gray, b, 0. if whole_image else self.margin, self.size) for b in boxes]
 
 # %% ../nbs/10_inference.ipynb #25a6d593
 @patch
 def predict(self:Predictor, src, whole_image=False) -> dict:
-    "The faces in `src` (anything `load_image` reads), each with box, label and probabilities"
-    img = load_image(src)
+    "The faces in `src` (anything `load_image` reads), each with box (in the pixels of `src`), label and probabilities"
+    img, size = image_and_size(src)
     boxes, crops = self.faces(img, whole_image)
-    faces = [face_result(b, p, self.classes) for b, p in zip(boxes, self.classify(crops))]
-    return dict(faces=faces, image_size=[img.shape[1], img.shape[0]], whole_image=whole_image,
-                message='' if faces else NO_FACE)
+    faces = [face_result(scale_box(b, img, size), p, self.classes) for b, p in zip(boxes, self.classify(crops))]
+    return dict(faces=faces, image_size=list(size), whole_image=whole_image, message='' if faces else NO_FACE)
 
 # %% ../nbs/10_inference.ipynb #320ab593
 def _file_hash(path, n=12) -> str:
@@ -335,13 +347,15 @@ def predict_files(self:Predictor, paths, whole_image=False) -> list:
     return out
 
 # %% ../nbs/10_inference.ipynb #817aa963
+NO_FACE_CLI = "no face found (try a frontal, well-lit face, or --whole-image to read the whole image as one face)"
+
 def format_results(results, top=3) -> str:
-    "A readable summary of `predict_files` results: one line per image, one per face"
+    "A readable summary of the readable images of `predict_files` results: one line per image, one per face"
     lines = []
     for r in results:
-        if r['error']: lines.append(f"{r['file']}: error: {r['error']}"); continue
+        if r['error']: continue  # not a result: `predict_command` says it on standard error
         n = len(r['faces'])
-        lines.append(f"{r['file']}: " + (f"{n} face{'s' * (n != 1)}" if n else r['message']))
+        lines.append(f"{r['file']}: " + (f"{n} face{'s' * (n != 1)}" if n else NO_FACE_CLI))
         for i, f in enumerate(r['faces']):
             x, y, w, h = f['box']
             best = sorted(f['probabilities'].items(), key=lambda kv: -kv[1])[:top]
@@ -349,9 +363,12 @@ def format_results(results, top=3) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/10_inference.ipynb #eeeb9e97
-def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto') -> int:
-    "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout); returns 1 if any image failed, else 0"
-    results = Predictor(model, backend=backend).predict_files(images, whole_image=whole_image)
-    print(json.dumps([{k: r[k] for k in ('file', 'faces', 'message', 'error')} for r in results], indent=2)
-          if json_out else format_results(results), file=out or sys.stdout)
-    return int(any(r['error'] for r in results))
+def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto', detector='auto') -> int:
+    "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout), and each image that could not be read to stderr; returns 1 if any, else 0"
+    results = Predictor(model, backend=backend, detector=detector).predict_files(images, whole_image=whole_image)
+    read = [r for r in results if not r['error']]
+    print(json.dumps([{k: r[k] for k in ('file', 'faces', 'message')} for r in read], indent=2)
+          if json_out else format_results(read), file=out or sys.stdout)
+    for r in results:
+        if r['error']: print(r['error'] if r['error'].startswith(r['file']) else f"{r['file']}: {r['error']}", file=sys.stderr)
+    return int(len(read) < len(results))

@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/int8.html.md"""
 
 # %% ../nbs/api/04_int8.ipynb #2396f0e6
 from __future__ import annotations
-import json, os, tempfile, warnings
+import importlib.util, json, os, tempfile, warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .saved_model import INT8_FILE, ModelDirError, load_model, read_model_meta, 
 
 # %% auto #0
 __all__ = ['to_onnx', 'calibration_faces', 'weights_digest', 'quantize_model', 'record_int8', 'onnx_session', 'OnnxNet',
-           'int8_file', 'int8_net', 'int8_weight_range', 'int8_instructions']
+           'int8_file', 'int8_net', 'served_int8_net', 'int8_weight_range', 'int8_instructions']
 
 # %% ../nbs/api/04_int8.ipynb #ac39a5b1
 def to_onnx(model:nn.Module, # a network from `load_model`
@@ -126,11 +126,23 @@ def int8_file(model_dir) -> Path|None:
     return model_dir/q.get('file', INT8_FILE)
 
 def int8_net(model_dir, threads:int|None=None) -> OnnxNet:
-    "The int8 model of `model_dir` as an `OnnxNet`; a clear error when it has none"
+    "The int8 model of `model_dir` as an `OnnxNet`; a clear `ModelDirError` when it has none or it is damaged"
+    command = f"`emotion-fastai quantize {model_dir} --data DATA`"
     if (f := int8_file(model_dir)) is None:
-        raise ModelDirError(f"{model_dir} has no up-to-date int8 model ({INT8_FILE}): make one with "
-                            f"`emotion-fastai quantize {model_dir} --data DATA`.")
-    return OnnxNet(f, threads)
+        raise ModelDirError(f"{model_dir} has no up-to-date int8 model ({INT8_FILE}): make one with {command}.")
+    try: return OnnxNet(f, threads)
+    except ImportError: raise
+    except Exception as e:  # ONNX Runtime's errors for a truncated or overwritten file
+        raise ModelDirError(f"{f} is damaged: ONNX Runtime cannot load it ({type(e).__name__}). "
+                            f"Delete it, or make it again with {command}.") from None
+
+def served_int8_net(model_dir, threads:int|None=None) -> OnnxNet|None:
+    "What a CPU serves by default: `model_dir`'s int8 model if it has a working one (and ONNX Runtime is installed), else `None`; a damaged one is reported once, as a warning"
+    if int8_file(model_dir) is None or not importlib.util.find_spec('onnxruntime'): return None
+    try: return int8_net(model_dir, threads)
+    except ModelDirError as e:
+        warnings.warn(f"{e} Using the float weights instead.")
+        return None
 
 # %% ../nbs/api/04_int8.ipynb #5d1e4cf4
 def int8_weight_range(path # an int8 `.onnx` file, e.g. from `quantize_model`

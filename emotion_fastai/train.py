@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/train.html.md"""
 
 # %% ../nbs/api/07_train.ipynb #3a55d00b
 from __future__ import annotations
-import hashlib, json, os, pickle, platform, sys, time
+import hashlib, json, os, pickle, platform, sys, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 
@@ -15,7 +15,8 @@ import torch
 from fastcore.foundation import L
 import fastai
 from fastai.vision.all import (Learner, accuracy, F1Score, CrossEntropyLossFlat, set_seed,
-                               Callback, ShortEpochCallback, MixUp)
+                               Callback, CancelFitException, MixUp)
+from fastai.learner import load_model as load_learner_state
 
 import emotion_fastai
 from .data import CLASSES, FERData, load_fer, sample, fer_dataloaders, data_stats, norm_stats
@@ -26,7 +27,7 @@ from .saved_model import ModelDirError, save_model, read_model_meta, load_model,
 from .metrics import score
 from .results import shown_path, recorded_command
 from .callbacks import (use_mixed_precision, WeightAveraging, Distillation, Checkpoint, read_checkpoint,
-                                      recorder_history, TimeBudget)
+                                      checkpoint_progress, CheckpointError, recorder_history, TimeBudget)
 from .distributed import (n_processes, is_main_process, main_process_first, from_main_process,
                                         process_device, data_parallel, gather, split_batch, finish)
 
@@ -95,25 +96,32 @@ def config_learner(cfg:TrainConfig, dls) -> Learner:
 
 # %% ../nbs/api/07_train.ipynb #97482c6a
 class _BatchTimer(Callback):
-    "Record the time at the end of each training batch"
+    "Time the training batches of a one-epoch fit; end it after `n_batches`, or once `max_seconds` are spent (two batches timed at least); never validate"
     order = 100
+    def __init__(self, n_batches, max_seconds=None): self.n_batches,self.max_seconds = n_batches,max_seconds
     def before_fit(self): self.times = []
+    def before_train(self): self.times.append(time.perf_counter())  # the first batch starts
     def after_batch(self):
-        if self.training:
-            if torch.cuda.is_available(): torch.cuda.synchronize()
-            self.times.append(time.perf_counter())
+        if not self.training: return
+        if torch.cuda.is_available(): torch.cuda.synchronize()
+        self.times.append(time.perf_counter())
+        timed, spent = len(self.times) - 1, self.times[-1] - self.times[0]
+        if timed >= self.n_batches or (self.max_seconds is not None and timed >= 2 and spent >= self.max_seconds):
+            raise CancelFitException
+    def before_validate(self): raise CancelFitException  # a short loader ended: its validation is estimated, not run
 
-def epoch_seconds(learn:Learner, n_batches=30) -> float:
-    "Estimated seconds for one epoch (training and validation): from timing `n_batches` training batches, or a whole epoch if it is not much longer"
+def epoch_seconds(learn:Learner, # the learner to time, as it will train
+                  n_batches:int=30, # time at most this many training batches
+                  max_seconds:float|None=None, # stop timing once this many seconds are spent (and two batches timed)
+                 ) -> float:
+    "Estimated seconds for one epoch (training and validation), from timing a few training batches; the model is left as it was"
     state = {k: v.clone() for k, v in learn.model.state_dict().items()}
-    n = len(learn.dls.train)
-    whole, timer, t0 = n <= n_batches + 5, _BatchTimer(), time.perf_counter()
-    with learn.no_logging(), learn.no_bar():
-        learn.fit(1, lr=1e-9, cbs=[timer, *([] if whole else [ShortEpochCallback(pct=(n_batches+5)/n)])])
-    seconds = time.perf_counter() - t0
+    timer = _BatchTimer(n_batches, max_seconds)
+    with learn.no_logging(), learn.no_bar(): learn.fit(1, lr=1e-9, cbs=timer)
     learn.model.load_state_dict(state); learn.opt = None
-    if whole: return seconds
-    return float(np.median(np.diff(timer.times[5:]))) * (n + len(learn.dls.valid) / 3)
+    took = np.diff(timer.times)
+    batch = float(np.median(took[min(5, len(took)//2):]))  # the first batches warm up: left out when there are more
+    return batch * (len(learn.dls.train) + len(learn.dls.valid) / 3)
 
 # %% ../nbs/api/07_train.ipynb #219cbba7
 def _versions() -> dict:
@@ -149,27 +157,46 @@ def warm_start(learn:Learner, cfg:TrainConfig) -> dict:
 def _check_resume(cfg, out, resume):
     "Fail early when a run cannot resume, or would start over an unfinished one"
     if resume and out is None: raise ValueError("resume needs the output folder of the interrupted run")
-    if not resume and out is not None and (Path(out)/'checkpoint.json').exists():
-        done = json.loads((Path(out)/'checkpoint.json').read_text())['epochs_done']
-        raise FileExistsError(f"{out} holds the checkpoint of an unfinished run ({done} epochs done): resume it "
-                              f"(--resume, same arguments), or delete {out}/checkpoint* to start over.")
+    if resume or out is None: return
+    try: state = checkpoint_progress(out)
+    except CheckpointError as e: return warnings.warn(f"{e}: this run starts over in {out}.")  # nothing left to protect
+    if state: raise FileExistsError(f"{out} holds the checkpoint of an unfinished run ({state['epochs_done']} epochs done): "
+                                    f"resume it (--resume, same arguments), or delete {out}/checkpoint* to start over.")
 
 # %% ../nbs/api/07_train.ipynb #fdc6b451
 def _load_checkpoint(learn, out):
     "Load the weights and optimizer state of `out`'s checkpoint, refusing anything but plain tensors"
-    try: learn.load(Path(out).absolute()/'checkpoint', with_opt=True)
+    if learn.opt is None: learn.create_opt()
+    try: load_learner_state(Path(out)/'checkpoint.pth', learn.model, learn.opt, device=learn.dls.device)  # not `learn.load`: it makes ./models
     except pickle.UnpicklingError as e:
         raise ValueError(f"{out}/checkpoint.pth is not a plain weights file, so it was refused for safety (loading it "
                          f"could run code stored in it). Delete {out}/checkpoint* to start the run over.") from None
+    except (RuntimeError, EOFError, OSError) as e: raise CheckpointError(f"{out}/checkpoint.pth is damaged ({type(e).__name__})") from None
+
+def _resume(learn, cfg, out) -> dict|None:
+    "The progress of `out`'s checkpoint, its weights loaded into `learn`; `None`, said once, when it is damaged: the run starts over"
+    try:
+        state = read_checkpoint(out, cfg)
+        _load_checkpoint(learn, out)
+        return state
+    except CheckpointError as e: warnings.warn(f"{e}: the run cannot resume, so it starts over.")
 
 # %% ../nbs/api/07_train.ipynb #92ea3e39
-def _plan_epochs(cfg, learn, started, log) -> int:
-    "The epochs of `cfg` that fit in what is left of its time budget, from a short speed test"
-    log(f"measuring the speed of training on a few batches (the time budget is {cfg.time_budget:.0f}s)...")
-    est, left = epoch_seconds(learn), cfg.time_budget - (time.time() - started)
-    epochs = int(max(1, min(cfg.epochs, left // max(est, 1e-6))))
+_SAVE_SECONDS = 1.  # kept back for saving the model and its record
+
+def _plan_epochs(cfg, learn, started, log, after_fit_passes=1) -> int:
+    "The epochs of `cfg` that fit in what is left of its time budget (at least one), from a speed test given a tenth of it at most"
+    test = max(0., min(cfg.time_budget/10, cfg.time_budget - (time.time() - started)))
+    log(f"measuring the speed of training for {test:.0f}s at most (the time budget is {cfg.time_budget:g}s)...")
+    est = max(epoch_seconds(learn, max_seconds=test), 1e-6)
+    train, valid = len(learn.dls.train), len(learn.dls.valid) / 3  # in training batches
+    head = cfg.freeze_epochs if cfg.pretrained else 0  # a pretrained run trains its head first
+    left = (cfg.time_budget - (time.time() - started) - _SAVE_SECONDS
+            - est * (head + after_fit_passes * valid / (train + valid)))  # the final validation passes
+    epochs = int(max(1, min(cfg.epochs, left // est)))
     log(f"{time.time() - started:.0f}s spent on data and the speed test; about {est:.1f}s an epoch, so {epochs} epoch(s)"
-        + (f" of the recipe's {cfg.epochs}" if epochs < cfg.epochs else ''))
+        + (f" of the recipe's {cfg.epochs}" if epochs < cfg.epochs else '')
+        + (", which the time budget may stop early" if left < epochs * est else ''))
     return epochs
 
 # %% ../nbs/api/07_train.ipynb #2b0e0d38
@@ -182,11 +209,11 @@ def _processes_summary(learn, samples) -> dict:
                 weights_agree=len(set(digests)) == 1)
 
 # %% ../nbs/api/07_train.ipynb #2cbaab2c
-def _fit_head(learn, cfg, log) -> list:
+def _fit_head(learn, cfg, log, budget=None) -> list:
     "The first phase of a pretrained run: the head alone for `cfg.freeze_epochs`, the body frozen; returns its history"
     log(f"training the head of {cfg.arch} for {cfg.freeze_epochs} epoch(s), the pretrained body frozen")
     learn.freeze()
-    learn.fit_one_cycle(cfg.freeze_epochs, cfg.lr)
+    learn.fit_one_cycle(cfg.freeze_epochs, cfg.lr, cbs=[budget] if budget else None)
     return recorder_history(learn)
 
 # %% ../nbs/api/07_train.ipynb #c5d39dfc
@@ -204,22 +231,25 @@ def _prepare(cfg, data, source, device) -> tuple:
     return data, dls, learn, previous
 
 # %% ../nbs/api/07_train.ipynb #d8815ffa
-def _plan(cfg, learn, out, resume, started, log) -> dict|None:
+def _plan(cfg, learn, out, resume, started, log, after_fit_passes=1) -> dict|None:
     "Set `cfg.epochs`: the interrupted run's when resuming (its checkpoint loaded), else what fits the time budget; returns the checkpoint's state"
-    state = read_checkpoint(out, cfg) if resume else None
+    state = _resume(learn, cfg, out) if resume else None
     if state:
         cfg.epochs = state['config']['epochs']
         _load_checkpoint(learn, out)
-    elif cfg.time_budget: cfg.epochs = from_main_process(_plan_epochs(cfg, learn, started, log))
+    elif cfg.time_budget: cfg.epochs = from_main_process(_plan_epochs(cfg, learn, started, log, after_fit_passes))
     return state
 
 # %% ../nbs/api/07_train.ipynb #b4db7f1b
-def _fit(learn, cfg, out, state, cbs, budget, log) -> dict:
-    "The schedule from where `state` left off, the head alone first in a new pretrained run; returns the progress before it"
+def _fit(learn, cfg, out, state, cbs, budget, log) -> tuple:
+    "The schedule from where `state` left off, the head alone first in a new pretrained run; returns the progress before it and the whole history"
     start, t0 = state['epochs_done'] if state else 0, time.time()
-    head = _fit_head(learn, cfg, log) if cfg.pretrained and not state else []  # short, so not checkpointed
-    if cfg.pretrained: learn.unfreeze()
+    head = _fit_head(learn, cfg, log, budget) if cfg.pretrained and not state else []  # short, so not checkpointed
     progress = state or dict(epochs_done=0, seconds=time.time() - t0, history=head)
+    if budget and budget.stopped:  # the budget ran out during the head's epochs: no time is left for the rest
+        cfg.freeze_epochs, cfg.epochs = budget.epochs, 0
+        return progress, head
+    if cfg.pretrained: learn.unfreeze()
     cbs = [*(cbs or []), *([MixUp(cfg.mixup)] if cfg.mixup else []),
            *([] if out is None else [Checkpoint(out, cfg, progress)]), *([budget] if budget else [])]
     log(f"training {cfg.arch} for {cfg.epochs} epochs" + (f", from epoch {start + 1}" if start else ''))
@@ -228,7 +258,8 @@ def _fit(learn, cfg, out, state, cbs, budget, log) -> dict:
         average = torch.load(Path(out)/'checkpoint_average.pth', weights_only=True) if state else None
         learn.fit(cfg.epochs, cfg.lr, cbs=[*cbs, WeightAveraging(average)], start_epoch=start)
     else: learn.fit_one_cycle(cfg.epochs, cfg.lr, cbs=cbs, start_epoch=start)
-    return progress
+    if budget and budget.stopped: cfg.epochs = budget.epochs  # what was trained, an epoch cut short included
+    return progress, progress['history'] + recorder_history(learn)[start:]  # before tta, which resets the Recorder
 
 # %% ../nbs/api/07_train.ipynb #acfff0e9
 def _record(learn, cfg, data, dls, **facts) -> dict:
@@ -273,29 +304,33 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
     started, log = started or time.time(), (log if log and is_main_process() else lambda msg: None)
     _check_resume(cfg, out, resume)
     data, dls, learn, previous = _prepare(cfg, data, source, device)
-    planned, state = cfg.epochs, _plan(cfg, learn, out, resume, started, log)
-    budget = TimeBudget(cfg.time_budget, started, 1 + 5*tta, log) if cfg.time_budget else None
+    passes = 1 + 5*bool(tta and cfg.aug)  # validation passes after the fit: the final scores, and TTA's five
+    planned, state = cfg.epochs, _plan(cfg, learn, out, resume, started, log, passes)
+    budget = TimeBudget(cfg.time_budget, started, passes, _SAVE_SECONDS, log) if cfg.time_budget else None
     t0 = time.time()
     with data_parallel(learn):
-        progress = _fit(learn, cfg, out, state, cbs, budget, log)
+        progress, history = _fit(learn, cfg, out, state, cbs, budget, log)
         samples = learn.data_parallel.samples if n_processes() > 1 else None
     distributed = _processes_summary(learn, samples) if n_processes() > 1 else None
     if not is_main_process():  # the main process scores, saves and records
         finish()
         return learn, None
     try:
-        if budget and budget.stopped: cfg.epochs = learn.n_epoch  # the schedule the budget re-planned
-        start = state['epochs_done'] if state else 0
-        history = progress['history'] + recorder_history(learn)[start:]  # before tta, which resets the Recorder
+        stopped = budget and (budget.stopped or (f"time budget of {cfg.time_budget:g}s: {cfg.epochs} of {planned} epochs fit"
+                                                 if cfg.epochs < planned and not state else None))
+        if stopped and not budget.stopped: log(stopped)  # the plan shortened the run (TimeBudget says so itself)
         res = _record(learn, cfg, data, dls, seconds=round(time.time() - t0 + (state['seconds'] if state else 0), 1),
                       config={**asdict(cfg), 'planned_epochs': planned}, history=history, previous=previous,
-                      stopped=budget.stopped if budget else None, distributed=distributed)
+                      stopped=stopped, distributed=distributed)
         if tta and cfg.aug:
             log('measuring test-time augmentation on the validation set...')
             tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
             res['valid_tta_accuracy'] = float((tta_preds.argmax(1) == tta_targs).float().mean())
         if out is not None: _save(learn, cfg, dls, res, out, half)
         res['wall_seconds'] = round(time.time() - started, 1)  # the whole run, data and speed test included
+        if budget and res['wall_seconds'] > cfg.time_budget:  # say so: a first batch longer than the whole budget, say
+            res['over_budget_seconds'] = round(res['wall_seconds'] - cfg.time_budget, 1)
+            log(f"the time budget of {cfg.time_budget:g}s was exceeded by {res['over_budget_seconds']:g}s")
         if out is not None: (Path(out)/'results.json').write_text(json.dumps(res, indent=2))
         return learn, res
     finally: finish()  # the other processes wait until the model and its results are written

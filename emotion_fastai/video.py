@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/video.html.md"""
 
 # %% ../nbs/11_video.ipynb #d42c0fa8
 from __future__ import annotations
-import csv, json, math, os
+import csv, json, math, os, time
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,16 +15,17 @@ import numpy as np
 import pandas as pd
 import cv2
 import matplotlib.pyplot as plt
+from PIL import Image
 
 from .data import IMAGE_SUFFIXES
-from .inference import Predictor, ImageError, draw_faces, face_result, detect_faces, crop_face
+from .inference import Predictor, ImageError, draw_faces, face_result, detect_faces, crop_face, fit_size, scale_box
 
 if 'OPENCV_FFMPEG_LOGLEVEL' not in os.environ: os.environ['OPENCV_FFMPEG_LOGLEVEL'] = '-8'  # FFmpeg's own log lines: we say what went wrong ourselves
 
 # %% auto #0
-__all__ = ['VIDEO_SUFFIXES', 'VideoError', 'write_video', 'open_video', 'frame_step', 'read_frames', 'iou', 'FaceTracker',
-           'Smoother', 'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'follow_box', 'LiveFaces',
-           'is_video', 'expand_inputs', 'image_rows', 'file_rows']
+__all__ = ['VIDEO_SUFFIXES', 'ROW_COLUMNS', 'VideoError', 'write_video', 'open_video', 'frame_step', 'read_frames', 'iou',
+           'FaceTracker', 'Smoother', 'analyse_video', 'write_rows', 'plot_timeline', 'video_summary', 'follow_box',
+           'LiveFaces', 'is_video', 'expand_inputs', 'image_rows', 'file_rows']
 
 # %% ../nbs/11_video.ipynb #a645905c
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv', '.flv', '.gif')
@@ -66,11 +67,18 @@ def write_video(frames, path, fps=25.) -> Path:
     return Path(path)
 
 # %% ../nbs/11_video.ipynb #e4e5f74c
+def _still_image(path) -> str|None:
+    "The format of the image file at `path` when it is a still image (FFmpeg would read it as a one-frame video), else `None`"
+    try:
+        with Image.open(path) as im: return None if getattr(im, 'is_animated', False) else im.format
+    except Exception: return None  # not an image: a video, or nothing readable
+
 def open_video(path) -> tuple:
     "`(capture, info)` for the video at `path`: info has fps, frames (an estimate), width, height and seconds"
     path = Path(path)
     if not path.is_file(): raise VideoError(f"{path} does not exist or is not a file.")
     if path.stat().st_size == 0: raise VideoError(f"{path} is empty (0 bytes).")
+    if kind := _still_image(path): raise VideoError(f"{path.name} is a still image ({kind}), not a video: read it as a photo.")
     cap = cv2.VideoCapture(str(path))
     ok = cap.isOpened() and cap.grab()  # some files open, then yield nothing
     if not ok:
@@ -115,22 +123,63 @@ def iou(a, b) -> float:
     return inter / max(a[2]*a[3] + b[2]*b[3] - inter, 1e-9)
 
 # %% ../nbs/11_video.ipynb #6bb7a5d8
+def _centre(b) -> tuple: return (b[0] + b[2] / 2, b[1] + b[3] / 2)
+
 class FaceTracker:
-    "Ids for the faces of consecutive frames: a box continues the track it overlaps most (IoU), or starts a new one"
-    def __init__(self, min_iou=0.3, max_age=5): self.min_iou,self.max_age,self.tracks,self.next_id = min_iou,max_age,{},1
-    def update(self, boxes) -> list:
-        "The track id of each of `boxes`, the boxes of the next analysed frame"
-        pairs = sorted(((iou(t['box'], b), tid, i) for tid, t in self.tracks.items() for i, b in enumerate(boxes)), reverse=True)
+    "Ids for the faces of consecutive frames: a box continues the track whose predicted box it overlaps (IoU), else one whose centre is near, else starts a new one; a track lost for up to `max_gap` seconds is remembered"
+    def __init__(self, min_iou=0.3, # a box continues a track whose predicted box it overlaps at least this much
+                 max_age=5, # without frame times: forget a track after this many analysed frames without its face
+                 max_gap=1.0, # with frame times: forget a track after this many seconds without its face
+                 max_dist=1.0 # else a box continues a track whose (predicted or last) centre is within this many box sides
+                ):
+        self.min_iou, self.max_age, self.max_gap, self.max_dist = min_iou, max_age, max_gap, max_dist
+        self.tracks, self.next_id, self.steps = {}, 1, 0
+
+    def predict(self, tid, # a track's id
+                t # a time (in `update`'s units: seconds, or updates when no time is given)
+               ) -> tuple:
+        "Where track `tid`'s face is expected at time `t`: its last box moved on at its velocity"
+        tr = self.tracks[tid]
+        dt = t - tr['t']
+        x, y, w, h = tr['box']
+        return (x + tr['v'][0] * dt, y + tr['v'][1] * dt, w, h)
+
+    def _cost(self, tid, box, t) -> float|None:
+        "How well `box` continues track `tid` at time `t`: `1 - IoU` with its predicted box, else `1 +` its centre's distance in box sides; `None`: not at all"
+        tr, pred = self.tracks[tid], self.predict(tid, t)
+        if (o := iou(pred, box)) >= self.min_iou: return 1 - o
+        side = max(tr['box'][2], tr['box'][3])
+        if not 0.5 <= max(box[2], box[3]) / side <= 2: return None  # not the same size: not the same face
+        (bx, by), d = _centre(box), float('inf')
+        for ref in (pred, tr['box']):  # where it should be now, or where it was last seen (a face that came back)
+            cx, cy = _centre(ref)
+            d = min(d, math.hypot(bx - cx, by - cy) / side)
+        return 1 + d if d <= self.max_dist else None
+
+    def update(self, boxes, # the face boxes `(x, y, w, h)` of the next analysed frame
+               t:float|None=None # that frame's time in seconds (a video's position, or `time.monotonic()` for a stream)
+              ) -> list:
+        "The track id of each of `boxes`: pairs of box and track taken greedily, best first"
+        self.steps += 1
+        now, limit = (t, self.max_gap) if t is not None else (self.steps, self.max_age + 1)
+        self.tracks = {k: tr for k, tr in self.tracks.items() if now - tr['t'] <= limit}
+        pairs = sorted((c, tid, i) for tid in self.tracks for i, b in enumerate(boxes)
+                       if (c := self._cost(tid, b, now)) is not None)
         ids, used = [None] * len(boxes), set()
-        for score, tid, i in pairs:
-            if score < self.min_iou: break
+        for _, tid, i in pairs:
             if ids[i] is None and tid not in used: ids[i] = tid; used.add(tid)
         for i, b in enumerate(boxes):
-            if ids[i] is None: ids[i], self.next_id = self.next_id, self.next_id + 1
-            self.tracks[ids[i]] = dict(box=tuple(b), age=0)
-        for tid in [t for t in self.tracks if t not in ids]:
-            self.tracks[tid]['age'] += 1
-            if self.tracks[tid]['age'] > self.max_age: del self.tracks[tid]
+            b = tuple(b)
+            if ids[i] is None:
+                ids[i], self.next_id = self.next_id, self.next_id + 1
+                self.tracks[ids[i]] = dict(box=b, t=now, v=(0., 0.), hits=1)
+                continue
+            tr = self.tracks[ids[i]]
+            if (dt := now - tr['t']) > 0:
+                (x0, y0), (x1, y1) = _centre(tr['box']), _centre(b)
+                v = ((x1 - x0) / dt, (y1 - y0) / dt)
+                tr['v'] = v if tr['hits'] == 1 else (0.5 * (tr['v'][0] + v[0]), 0.5 * (tr['v'][1] + v[1]))
+            tr.update(box=b, t=now, hits=tr['hits'] + 1)
         return ids
 
 # %% ../nbs/11_video.ipynb #f98abc9f
@@ -161,7 +210,7 @@ def analyse_video(pred:Predictor, # the model that reads each face
             found = [pred.faces(img) for _, _, img in chunk]  # (boxes, crops) of each frame
             probs = iter(pred.classify([c for _, crops in found for c in crops]))
             for (i, t, img), (boxes, _) in zip(chunk, found):
-                ids = tracker.update(boxes)
+                ids = tracker.update(boxes, t)
                 faces = [face_result(box, smoother(fid, next(probs)), pred.classes) for fid, box in zip(ids, boxes)]
                 for fid, r in zip(ids, faces):
                     yield dict(time_s=round(t, 3), frame=i, face_id=fid, x=r['box'][0], y=r['box'][1], w=r['box'][2],
@@ -174,15 +223,24 @@ def analyse_video(pred:Predictor, # the model that reads each face
         if writer is not None: writer.release()
 
 # %% ../nbs/11_video.ipynb #5ad9bcc4
-def write_rows(rows, out, fmt='csv', flush_every=16) -> int:
-    "Write the dict `rows` to `out` (a path or a text stream) as 'csv' or 'jsonl', flushing as they come; returns how many"
+ROW_COLUMNS = ('time_s', 'frame', 'face_id', 'x', 'y', 'w', 'h', 'label', 'score')  # then one column per class
+
+def write_rows(rows, # dicts, e.g. from `analyse_video`
+               out, # a path or a text stream
+               fmt='csv', # 'csv' or 'jsonl'
+               flush_every=16, # flush after this many rows
+               columns=None # the CSV's columns, its header even when no row comes (default: the first row's keys)
+              ) -> int:
+    "Write `rows` to `out` as 'csv' or 'jsonl', flushing as they come; returns how many"
     stream = open(out, 'w', newline='') if isinstance(out, (str, os.PathLike)) else out
     try:
         n, writer = 0, None
+        new_writer = lambda names: csv.DictWriter(stream, fieldnames=list(names))
+        if fmt == 'csv' and columns: (writer := new_writer(columns)).writeheader()
         for n, row in enumerate(rows, 1):
             if fmt == 'jsonl': stream.write(json.dumps(row) + '\n')
             else:
-                if writer is None: writer = csv.DictWriter(stream, fieldnames=list(row)); writer.writeheader()
+                if writer is None: (writer := new_writer(row)).writeheader()
                 writer.writerow(row)
             if n % flush_every == 0: stream.flush()
         return n
@@ -194,7 +252,7 @@ def write_rows(rows, out, fmt='csv', flush_every=16) -> int:
 def plot_timeline(rows, classes=None, path=None, figsize=None):
     "Stacked probabilities of each emotion over time, one panel per face; saved as PNG at `path` if given"
     df = pd.DataFrame(rows)
-    classes = list(classes or [c for c in df.columns if c not in ('time_s', 'frame', 'face_id', 'x', 'y', 'w', 'h', 'label', 'score')])
+    classes = list(classes or [c for c in df.columns if c not in ROW_COLUMNS])
     ids = sorted(df.face_id.unique()) if len(df) else []
     fig, axs = plt.subplots(max(1, len(ids)), 1, figsize=figsize or (9, 1.6 + 1.4*max(1, len(ids))), squeeze=False, sharex=True)
     for ax, fid in zip(axs[:, 0], ids):
@@ -249,15 +307,22 @@ class LiveFaces:
         self.tracker, self.smoother = FaceTracker(), Smoother(smooth)
         self.prev, self.boxes, self.n = None, [], 0
 
-    def __call__(self, img:np.ndarray) -> list:
+    def detect(self, img:np.ndarray) -> list:
+        "The predictor's detector on a copy of `img` at most `detect_side` pixels long; boxes in `img`'s pixels"
+        small = fit_size(img, self.detect_side)
+        return [scale_box(b, small, (img.shape[1], img.shape[0])) for b in self.pred.detector(small)]
+
+    def __call__(self, img:np.ndarray, # the next RGB frame
+                 t:float|None=None # its time in seconds (default: now, by the clock)
+                ) -> list:
         "The faces of the next RGB frame `img`: `face_result` dicts, largest face first, each with its `face_id`"
         gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         follow = self.boxes and self.n % self.detect_every and self.prev.shape == gray.shape
-        boxes = [follow_box(self.prev, gray, b) for b in self.boxes] if follow else detect_faces(gray, detect_side=self.detect_side)
+        boxes = [follow_box(self.prev, gray, b) for b in self.boxes] if follow else self.detect(img)
         self.prev, self.boxes, self.n = gray, boxes, self.n + 1
         probs = self.pred.classify([crop_face(gray, b, self.pred.margin, self.pred.size) for b in boxes])
         return [dict(face_result(b, self.smoother(i, p), self.pred.classes), face_id=i)
-                for i, b, p in zip(self.tracker.update(boxes), boxes, probs)]
+                for i, b, p in zip(self.tracker.update(boxes, time.monotonic() if t is None else t), boxes, probs)]
 
 # %% ../nbs/11_video.ipynb #0543cb66
 def is_video(path) -> bool:

@@ -77,13 +77,39 @@ def test_video_endpoint(client, tmp_path):
                                 api_name='/video')
     assert 'is not a readable video' in status
 
+def test_video_endpoint_photo_and_no_face(client, tmp_path):
+    "A photo sent as a clip: one sentence and no files (not paths the page cannot fetch); a clip without a face: the CSV's header"
+    import numpy as np
+    from PIL import Image
+    from gradio_client import handle_file
+    from emotion_fastai.video import write_video
+    Image.open(EXAMPLES/'astronaut.png').convert('RGB').save(tmp_path/'me.jpg')
+    video, timeline, summary, table, status = client.predict(handle_file(str(tmp_path/'me.jpg')), 'default', 5, api_name='/video')
+    assert (video, timeline, table) == (None, None, None)
+    assert status.startswith('**Error:** me.jpg is a still image') and status.count('.') <= 3, status
+    clip = write_video([np.full((120, 160, 3), 128, np.uint8)] * 5, tmp_path/'gray.avi', fps=10)
+    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), 'default', 5, api_name='/video')
+    assert 'No face found' in status and summary['data'] == []
+    header = Path(table).read_text().splitlines()
+    assert len(header) == 1 and header[0].startswith('time_s,frame,face_id,') and header[0].endswith(',surprise')
+    assert Path(timeline).stat().st_size > 0
+
+def test_upload_limit(server, tmp_path):
+    "An upload over the demo's limit is refused as it arrives (413); the page's own check is in `test_browser`"
+    import httpx
+    from emotion_fastai.app import MAX_VIDEO_MB
+    with open(tmp_path/'big.mp4', 'wb') as f: f.truncate(MAX_VIDEO_MB * 2**20 + 1)
+    with open(tmp_path/'big.mp4', 'rb') as f: r = httpx.post(server + 'gradio_api/upload', files={'files': f}, timeout=60)
+    assert r.status_code == 413, (r.status_code, r.text[:300])
+
 def test_astronaut(client):
     annotated, label, status, details = _predict(client, EXAMPLES/'astronaut.png')
     assert len(details['faces']) == 1 and details['error'] is None
     assert label['label'] in CLASSES and label['label'] == 'happy'
     assert abs(sum(c['confidence'] for c in label['confidences']) - 1) < 1e-3
     assert {c['label'] for c in label['confidences']} == CLASSES
-    assert annotated and Path(annotated).is_file() and '1 face found' in status
+    assert annotated and Path(annotated).is_file() and '1 face found by' in status
+    if os.environ.get('EMOTION_FASTAI_YUNET'): assert '1 face found by YuNet' in status  # the page names the detector
 
 def test_two_faces_selector(client):
     _, label, status, details = _predict(client, EXAMPLES/'two_faces.png', face=1)
@@ -110,7 +136,7 @@ def test_concurrent_requests(client):
     for annotated, *_ in results:  # each picture arrived whole (identical outputs must not clobber each other)
         with Image.open(annotated) as im: im.load(); assert im.size == (512, 512)
 
-def test_browser(server):
+def test_browser(server, tmp_path):
     if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
     sync_api = pytest.importorskip('playwright.sync_api')
     artifacts = ROOT/'tests'/'artifacts'; artifacts.mkdir(exist_ok=True)
@@ -124,11 +150,21 @@ def test_browser(server):
             page.goto(server)
             page.locator('#photo input[type=file]').set_input_files(str(EXAMPLES/'astronaut.png'))
             page.locator('#analyze').click()
-            page.locator('#status').get_by_text('1 face found').wait_for()
+            page.locator('#status').get_by_text('1 face found by').wait_for()
             text = page.locator('#emotion').inner_text()
             page.screenshot(path=str(artifacts/'app_astronaut.png'), full_page=True)
+            page.get_by_role('tab', name='Video').click()  # the photo's result leaves with the Photo tab
+            page.wait_for_function("!document.querySelector('#status').innerText.trim()")
+            left = page.locator('#emotion').inner_text()
+            big = tmp_path/'big.mp4'
+            with open(big, 'wb') as f: f.truncate(51 * 2**20)
+            page.locator('#clip input[type=file]').set_input_files(str(big))
+            page.get_by_text('exceed the maximum allowed size').first.wait_for()  # refused by the page, before any upload
+            page.screenshot(path=str(artifacts/'app_video_tab.png'), full_page=True)
+            page.get_by_role('tab', name='Photo').click()  # and comes back with it
+            page.locator('#status').get_by_text('1 face found by').wait_for()
         finally: browser.close()
-    assert 'happy' in text.lower()
+    assert 'happy' in text.lower() and 'happy' not in left.lower()
 
 def _y4m(path, frames):
     "Write RGB `frames` as a Y4M video (I420), the format Chromium's fake camera plays"

@@ -145,7 +145,7 @@ def text_problems(pages, most=4):
 
 def resolve(target, pages, base='index.html'):
     "Why `target` (a link made on page `base`) does not resolve to a built page and anchor; None when it does"
-    if target.startswith(SITE): target = target[len(SITE):] or 'index.html'
+    if target.startswith(SITE): target, base = target[len(SITE):] or 'index.html', 'index.html'  # from the site's root
     elif urlsplit(target).scheme: return None  # another site: not ours to check
     url = urlsplit(urljoin(base, target))
     name, anchor = url.path.lstrip('/') or base, unquote(url.fragment)

@@ -39,8 +39,8 @@ def test_folder_and_csv_agree(kaggle, tmp_path):
     csv = to_fer_csv(load_fer(kaggle, quick=False), tmp_path/'fer2013.csv')
     a = evaluate_command(MODEL, kaggle, json_out=tmp_path/'a.json')
     b = evaluate_command(MODEL, csv)
-    assert set(a) == KEYS | {'int8'}  # the default model has an int8 copy, scored beside it
-    assert set(a['int8']) == {'file', 'accuracy', 'balanced_accuracy', 'macro_f1', 'agreement', 'images_per_second'}
+    assert set(a) == KEYS | {'backend', 'file', 'float'}  # the default model's int8 copy serves: the headline
+    assert a['backend'] == 'int8' and set(a['float']) == {'accuracy', 'balanced_accuracy', 'macro_f1', 'agreement', 'images_per_second'}
     assert (a['split'], a['n_images']) == ('test', 14)
     for k in ('accuracy', 'balanced_accuracy', 'macro_f1', 'per_class', 'confusion', 'n_images', 'split'):
         assert a[k] == b[k], k

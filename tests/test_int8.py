@@ -63,8 +63,9 @@ def test_predict_and_evaluate_commands_use_int8(quantized, tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout)[0]['faces'][0]['label'] == 'happy'
     fixture = make_fixture(tmp_path/'fx', n_train=1, n_test=2)
     r = cli('evaluate', model, fixture, '--split', 'PublicTest')
-    assert r.returncode == 0 and 'int8 model (model.int8.onnx): accuracy' in r.stdout
-    assert 'int8 model' not in cli('evaluate', model, fixture, '--split', 'PublicTest', '--no-int8').stdout
+    assert r.returncode == 0 and 'run as int8 (model.int8.onnx)' in r.stdout and 'float network (PyTorch): accuracy' in r.stdout
+    alone = cli('evaluate', model, fixture, '--split', 'PublicTest', '--no-int8').stdout
+    assert 'run in PyTorch' in alone and 'float network' not in alone
 
 SHIPPED_INT8 = [d for d in sorted((ROOT/'app'/'models').iterdir()) if (d/INT8_FILE).exists()]
 
@@ -76,7 +77,7 @@ def test_int8_agrees_with_float_on_publictest(model):
     assert int8_file(model), f'{model.name}: its int8 file was not made from its weights: run emotion-fastai quantize'
     m = evaluate_model(model, os.environ[DATA_ENV], split='valid', progress=False)
     assert m['n_images'] == 3589
-    assert m['int8']['agreement'] >= 0.98 and m['accuracy'] - m['int8']['accuracy'] <= 0.003
+    assert m['backend'] == 'int8' and m['float']['agreement'] >= 0.98 and m['float']['accuracy'] - m['accuracy'] <= 0.003
 
 @pytest.mark.parametrize('model', SHIPPED_INT8, ids=lambda d: d.name)
 def test_shipped_int8_weights_have_seven_bits(model):

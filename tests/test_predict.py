@@ -77,10 +77,11 @@ def test_predict_files_survives_bad_files(pred, files):
 def test_predict_command(files, capsys):
     assert predict_command(default_model_dir(), [files/'astronaut.png'], json_out=True) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out[0]['faces'][0]['label'] == 'happy' and out[0]['error'] is None
+    assert out[0]['faces'][0]['label'] == 'happy' and 'error' not in out[0]
     assert predict_command(None, [files/'astronaut.png', files/'notes.txt']) == 1
-    text = capsys.readouterr().out
-    assert 'astronaut.png: 1 face' in text and 'notes.txt: error' in text
+    text = capsys.readouterr()
+    assert 'astronaut.png: 1 face' in text.out and 'notes.txt' not in text.out  # results alone on stdout...
+    assert 'notes.txt is not a readable image' in text.err  # ...what went wrong on stderr
 
 def _cli(*args, timeout=120):
     exe = shutil.which('emotion-fastai')
@@ -95,4 +96,7 @@ def test_cli_predict(files):
     out = json.loads(r.stdout)
     assert [len(x['faces']) for x in out] == [1, 0] and out[0]['faces'][0]['label'] == 'happy'
     r = _cli('predict', model, files/'astronaut.png', files/'notes.txt')
-    assert r.returncode != 0 and 'happy' in r.stdout and 'notes.txt: error' in r.stdout
+    assert r.returncode != 0 and 'happy' in r.stdout and 'notes.txt' not in r.stdout
+    assert 'notes.txt is not a readable image' in r.stderr and 'Traceback' not in r.stderr
+    r = _cli('predict', model, files/'blank.jpg')
+    assert r.returncode == 0 and 'no face found (try a frontal, well-lit face, or --whole-image' in r.stdout

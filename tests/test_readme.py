@@ -172,3 +172,12 @@ def test_int8_figures_come_from_model_json():
     text, q = README.read_text(encoding='utf-8'), json.loads((ROOT/'app'/'models'/'default'/'model.json').read_text())['int8']
     assert f"{q['valid_agreement']:.2%} of the\n3,589 PublicTest faces" in text
     assert f"{q['valid_accuracy']:.2%} accuracy against {q['float_valid_accuracy']:.2%} in float" in text
+
+def test_detection_figures_come_from_bench_json():
+    "The README's detector comparison is what bench/detection.py recorded, with its command"
+    text, b = README.read_text(encoding='utf-8'), record('bench_detection')
+    y, h = b['detectors'][next(k for k in b['detectors'] if 'package default' in k)], b['detectors']['Haar cascade']
+    assert b['command'] in text and f"On {b['scenes']['n_images']}\ngenerated 640×480 scenes" in text
+    assert (f"YuNet finds {y['recall']:.1%} of the\nfaces with {y['false_faces_per_image']:.3f} false faces per image in "
+            f"{y['ms_per_frame']['1 thread']:.1f} ms a frame, the Haar cascade {h['recall']:.1%} with "
+            f"{h['false_faces_per_image']:.3f} in {h['ms_per_frame']['1 thread']:.1f} ms") in text

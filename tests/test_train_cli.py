@@ -1,5 +1,5 @@
-"End to end: `emotion-fastai train` killed mid-run, then resumed from its checkpoint with `--resume`"
-import json, re, signal, subprocess, time
+"End to end: `emotion-fastai train` killed mid-run, then resumed from its checkpoint with `--resume`; and its time budget under load"
+import json, re, signal, subprocess, sys, time
 from pathlib import Path
 
 import pytest
@@ -55,3 +55,30 @@ def test_resume_needs_a_checkpoint(tmp_path, cli_cmd):
     r = subprocess.run(cli_cmd('train', '--arch', 'cnn', '--data', data, '--epochs', 1, '--out', tmp_path/'m', '--resume'),
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and 'No checkpoint' in r.stderr
+
+
+BUDGET = 40
+# The budget counts from the start of `cli.main()`, before fastai and torch are imported, up to the written
+# results.json. Outside it are only the start of the interpreter (and of the pyenv shim, where there is one) before
+# `main()` runs, and its exit after (unloading torch): a few seconds together on a loaded 2-core machine.
+SLACK = 10
+
+
+def test_time_budget_holds_under_load(tmp_path, cli_cmd):
+    "One core kept busy by another process: a run asked for far more epochs than fit still ends within its budget"
+    data, out = make_fixture(tmp_path/'kaggle', n_train=40, n_test=20), tmp_path/'model'  # 17 batches of 16 an epoch
+    busy = subprocess.Popen([sys.executable, '-c', 'while True: pass'])
+    try:
+        t0 = time.time()
+        r = subprocess.run(cli_cmd('train', '--arch', 'cnn', '--quick', '--epochs', 50, '--bs', 16, '--data', data,
+                                   '--time-budget', BUDGET, '--out', out), capture_output=True, text=True, cwd=ROOT)
+        wall = time.time() - t0
+    finally: busy.kill(); busy.wait()
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert wall < BUDGET + SLACK, f'{wall:.1f}s for a budget of {BUDGET}s'
+    res = json.loads((out/'results.json').read_text())
+    assert res['stopped'] and f'time budget of {BUDGET}s' in res['stopped'], res['stopped']
+    assert res['wall_seconds'] <= BUDGET and 'over_budget_seconds' not in res
+    assert res['epochs'] == len(res['history']) < 50
+    assert res['stopped'] in r.stderr and res['stopped'] in r.stdout  # said on stderr, and in the final line
+    assert (out/'model.safetensors').exists() and not list(out.glob('checkpoint*'))
