@@ -108,3 +108,17 @@ def test_a_damaged_checkpoint_starts_the_run_over(tmp_path, cli_cmd):
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stderr.count('checkpoint.pth is damaged') == 1 and 'cannot resume, so it starts over' in r.stderr
     assert len(json.loads((out/'results.json').read_text())['history']) == 2
+
+
+def test_no_network_and_no_detector_file_falls_back_to_haar(monkeypatch, tmp_path):
+    "Offline, without YuNet's file: the command still answers, with the Haar cascade, and says so once on stderr"
+    import emotion_fastai.detect as detect
+    monkeypatch.delenv(detect.YUNET_ENV, raising=False)
+    monkeypatch.setenv('EMOTION_FASTAI_CACHE', str(tmp_path/'cache'))  # no copy in the cache either
+    monkeypatch.setattr(detect, 'YUNET_URL', 'http://127.0.0.1:9/' + detect.YUNET_FILE)  # nothing listens there
+    detect.default_detector.cache_clear()
+    try: code, out, err = _run('predict', MODEL, PHOTO, '--json')
+    finally: detect.default_detector.cache_clear()
+    assert code == 0 and json.loads(out)[0]['faces'][0]['label'] == 'happy'
+    said = [l for l in err.splitlines() if 'YuNet face detector unavailable' in l]
+    assert len(said) == 1 and 'Haar cascade' in said[0] and 'Traceback' not in err
