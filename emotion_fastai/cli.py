@@ -167,8 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument('model', nargs='+', help='model directory written by `emotion-fastai train`; several: score their ensemble')
     e.add_argument('data', help='folder, archive, fer2013.csv, or a folder of <class>/*.jpg')
     e.add_argument('--split', help='train, valid, test or all (default: test if present, else valid, else all)')
-    e.add_argument('--tta', nargs='?', const=True, default=False, choices=['all'],
-                   help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror')
+    e.add_argument('--tta', nargs='?', const=True, default=False, choices=['all', 'ten'],
+                   help='test-time augmentation: plain and mirrored faces; `--tta all` adds the zoomed face and its mirror; `--tta ten`: the five 40/48 crops and their mirrors')
     e.add_argument('--json', metavar='OUT', help='also write the metrics to this JSON file')
     e.add_argument('--bs', type=COUNT, default=256, help='batch size')
     e.add_argument('--no-int8', dest='int8', action='store_false', help="score the float network alone, not the int8 copy (model.int8.onnx) that the predictor and the demo serve")

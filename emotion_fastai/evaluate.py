@@ -7,6 +7,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/evaluation.html.md"""
 # %% ../nbs/08_evaluation.ipynb #3ab48d07
 from __future__ import annotations
 import json, sys, time, warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,9 @@ from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
 
 # %% auto #0
-__all__ = ['TTA_VIEWS', 'choose_split', 'split_label', 'eval_data', 'tta_views', 'predict_views', 'predict_arrays',
-           'eval_learner', 'model_targets', 'load_models', 'evaluate_model', 'format_report', 'evaluate_command']
+__all__ = ['FOUR_VIEWS', 'TEN_CROPS', 'TTA_VIEWS', 'choose_split', 'split_label', 'eval_data', 'tta_views', 'predict_views',
+           'predict_arrays', 'eval_learner', 'model_targets', 'load_models', 'evaluate_model', 'format_report',
+           'evaluate_command']
 
 # %% ../nbs/08_evaluation.ipynb #a7b7e0fe
 def choose_split(data:FERData, split=None) -> str:
@@ -65,14 +67,23 @@ def _zoom(x, scale=0.9):
     s = x.shape[-1]; c = int(round(s*scale)); o = (s - c)//2
     return F.interpolate(x[..., o:o+c, o:o+c], size=(s, s), mode='bilinear', align_corners=False)
 
-TTA_VIEWS = {'plain': lambda x: x, 'flip': lambda x: x.flip(-1),
-             'zoom': _zoom, 'zoom_flip': lambda x: _zoom(x).flip(-1)}
+def _crop(x, corner='c', scale=40/48):
+    "The crop keeping `scale` of the side at `corner` ('tl', 'tr', 'bl', 'br', or 'c' for the centre), resized back"
+    s = x.shape[-1]; c = int(round(s*scale)); far = s - c
+    y0, x0 = (far//2, far//2) if corner == 'c' else (far * (corner[0] == 'b'), far * (corner[1] == 'r'))
+    return F.interpolate(x[..., y0:y0+c, x0:x0+c], size=(s, s), mode='bilinear', align_corners=False)
+
+FOUR_VIEWS = {'plain': lambda x: x, 'flip': lambda x: x.flip(-1), 'zoom': _zoom, 'zoom_flip': lambda x: _zoom(x).flip(-1)}
+TEN_CROPS = {**{f'crop_{k}': partial(_crop, corner=k) for k in ('tl', 'tr', 'bl', 'br', 'c')},
+             **{f'crop_{k}_flip': (lambda x, k=k: _crop(x, k).flip(-1)) for k in ('tl', 'tr', 'bl', 'br', 'c')}}
+TTA_VIEWS = {**FOUR_VIEWS, **TEN_CROPS}
 
 def tta_views(tta=False) -> list:
-    "The view names for `tta`: False → plain; True → plain and flip; 'all' → all of `TTA_VIEWS`; or a list of names"
+    "The view names for `tta`: False → plain; True → plain and flip; 'all' → the four views; 'ten' → the ten crops; or a list of names"
     if tta is True: return ['plain', 'flip']
     if not tta: return ['plain']
-    if tta == 'all': return list(TTA_VIEWS)
+    if tta == 'all': return list(FOUR_VIEWS)
+    if tta == 'ten': return list(TEN_CROPS)
     names = [tta] if isinstance(tta, str) else list(tta)
     if bad := [v for v in names if v not in TTA_VIEWS]: raise ValueError(f"Unknown TTA view(s) {bad}: choose from {list(TTA_VIEWS)}")
     return names
@@ -139,7 +150,7 @@ def _float_comparison(y, classes, probs, speed, served_probs) -> dict:
 def evaluate_model(model_dir, # a model directory, or a list of them to score as an ensemble
                    source, # FER2013 in any layout `load_fer` reads
                    split=None, # 'train', 'valid', 'test' or 'all'; default: 'test', else 'valid', else all
-                   tta=False, # True: plain and mirrored faces; 'all': the four views of `TTA_VIEWS`
+                   tta=False, # True: plain and mirrored faces; 'all': the four views; 'ten': the ten crops
                    bs=256, # faces per forward pass
                    progress=True, # show a progress bar
                    int8=True # score what a CPU serves: the model's int8 copy when it has a working one, the float network second
