@@ -237,10 +237,10 @@ class Predictor:
                  detector='auto' # 'yunet', 'haar', 'auto' (YuNet when its file can be had, else Haar), or a callable: RGB image -> boxes
                 ):
         if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        self.model, self.meta = load_model(self.model_dir, device)  # first: a bad model directory fails before any detector work
         from emotion_fastai.detect import face_detector  # here: `detect` builds on this module
         self.detector = face_detector(detector) if isinstance(detector, str) else detector
-        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
-        self.model, self.meta = load_model(self.model_dir, device)
         self.device, self.margin = torch.device(device), margin
         self.classes, self.size, self.channels = list(self.meta['classes']), self.meta['size'], self.meta['channels']
         self.fast = inference_copy(self.model)  # batch norms folded, channels-last: the same network, faster on a CPU

@@ -1,29 +1,19 @@
 """The demo app as users meet it: `python app/app.py` served on a loopback port, driven with gradio_client and a
 real browser (Playwright + Debian's Chromium). The server always dies with the module, pass or fail."""
-import os, socket, subprocess, sys, time, urllib.request
+import os, subprocess, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from helpers import free_port as _free_port, wait_until_up as _wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT/'app'/'examples'
 CHROMIUM = '/usr/bin/chromium'
 CLASSES = {'angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise'}
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def _wait_until_up(url, proc, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None: return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200: return True
-        except OSError: time.sleep(0.5)
-    return False
 
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):

@@ -1,29 +1,19 @@
 """`emotion-fastai app` as users start it: the port it serves on ($GRADIO_SERVER_PORT, --port), one sentence when
 that port is taken, and uploads over the demo's limit refused at upload time. Every server dies with its test."""
-import os, socket, subprocess, time, urllib.request
+import os, socket, subprocess, time
 from pathlib import Path
 
 import pytest
 
+from helpers import free_port as _free_port, wait_until_up as _wait_until_up
+
 ROOT = Path(__file__).resolve().parents[1]
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def _env(**kw):
     env = {k: v for k, v in os.environ.items() if k not in ('GRADIO_SERVER_PORT', 'GRADIO_SERVER_NAME')}
     return {**env, 'GRADIO_ANALYTICS_ENABLED': 'False', 'PYTHONUNBUFFERED': '1', **kw}
 
-def _wait_until_up(url, proc, timeout=120):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None: return False
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200: return True
-        except OSError: time.sleep(0.5)
-    return False
 
 def _stop(proc):
     proc.terminate()

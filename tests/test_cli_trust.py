@@ -1,6 +1,6 @@
 """What a newcomer meets on the command line: time budgets that hold, results alone on stdout, and one clear
 sentence (exit code 2) for every bad model directory or checkpoint"""
-import contextlib, io, json, os, subprocess, tarfile, time
+import json, os, subprocess, tarfile, time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -11,20 +11,13 @@ from emotion_fastai.sources import make_fixture
 from emotion_fastai.models import fer_cnn
 from emotion_fastai.saved_model import save_model
 from emotion_fastai.train import TrainConfig
-from emotion_fastai.cli import main
+from helpers import run_cli as _run
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT/'app'/'examples'/'astronaut.png'
 pytestmark = pytest.mark.usefixtures('scratch_cache')
 
 
-def _run(*argv):
-    "Run the CLI in this process: (exit code, stdout, stderr)"
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main([str(a) for a in argv])
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_data_json_parses_on_a_cold_cache(tmp_path, cli_cmd):

@@ -1,6 +1,6 @@
 """What a user can trust, input by input: boxes in the pixels of the file, a damaged optional file that costs speed
 and never the answer, and one sentence on standard error for every input that cannot be used"""
-import contextlib, io, json, os, shutil, subprocess, tarfile
+import io, json, os, shutil, subprocess, tarfile
 from pathlib import Path
 
 import cv2
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emotion_fastai.cli import main
+from helpers import run_cli as _run
 from emotion_fastai.inference import Predictor
 from emotion_fastai.sources import make_fixture
 
@@ -18,13 +18,6 @@ PHOTO = ROOT/'app'/'examples'/'astronaut.png'
 pytestmark = pytest.mark.usefixtures('scratch_cache')
 
 
-def _run(*argv):
-    "Run the CLI in this process: (exit code, stdout, stderr)"
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main([str(a) for a in argv])
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def _overlap(a, b):
