@@ -38,7 +38,7 @@ import cv2
 import torch
 
 from emotion_fastai.data import CLASSES, DATA_ENV, load_fer
-from emotion_fastai.inference import Predictor, load_image, default_model_dir, draw_faces
+from emotion_fastai.inference import DEFAULT_MODEL, Predictor, load_image, default_model_dir, draw_faces
 from emotion_fastai.saved_model import load_model
 from emotion_fastai.quantize import int8_instructions
 from emotion_fastai.evaluate import predict_arrays
@@ -171,7 +171,7 @@ def app_request(n) -> float:
         path = Path(tempfile.mkdtemp())/'photo_640x480.png'
         Image.fromarray(clip_frame(0., 1)).save(path)
         client = Client(f'http://127.0.0.1:{port}/', verbose=False)
-        call = lambda: client.predict(handle_file(str(path)), 'default', 0, False, False, api_name='/predict')
+        call = lambda: client.predict(handle_file(str(path)), DEFAULT_MODEL, 0, False, False, api_name='/predict')
         assert len(call()[5]['faces']) == 1
         return median_ms(call, n)
     finally: demo.close()
@@ -179,7 +179,7 @@ def app_request(n) -> float:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--model', help='model directory (default: app/models/default)')
+    p.add_argument('--model', help='model directory (default: the demo\'s, app/models/cnn_aug_kd)')
     p.add_argument('--small', help='the small model directory (default: app/models/small, when it exists)')
     p.add_argument('--rounds', type=int, default=7, help='alternating rounds per condition (default 7)')
     p.add_argument('--calls', type=int, default=40, help='single-face calls per path per round (default 40)')

@@ -56,7 +56,7 @@ def per_frame(pred, path) -> float:
 
 PEAK = """
 import resource, sys
-from emotion_fastai.inference import Predictor
+from emotion_fastai.inference import DEFAULT_MODEL, Predictor
 from emotion_fastai.video import analyse_video
 n = sum(1 for _ in analyse_video(Predictor(sys.argv[2]), sys.argv[1], fps=5))
 print(n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -74,7 +74,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--seconds', type=float, default=8, help='length of the throughput clips')
     p.add_argument('--rounds', type=int, default=3)
-    p.add_argument('--model', default=str(ROOT/'app'/'models'/'default'))
+    p.add_argument('--model', default=str(ROOT/'app'/'models'/DEFAULT_MODEL))
     p.add_argument('--json', help='also write the figures here')
     args = p.parse_args()
     from emotion_fastai.inference import Predictor

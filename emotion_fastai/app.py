@@ -16,16 +16,19 @@ from PIL import Image
 from fastcore.basics import patch
 
 import emotion_fastai
-from .inference import Predictor, ImageError, load_image, image_and_size, scale_box, draw_faces, crop_face
+from .inference import DEFAULT_MODEL, Predictor, ImageError, load_image, image_and_size, scale_box, draw_faces, crop_face
 from .saved_model import read_model_meta, ModelDirError
 from .interpret import gradcam, overlay_cam
 from .video import VideoError, ROW_COLUMNS, open_video, analyse_video, write_rows, plot_timeline, video_summary, LiveFaces
+from .audio import AudioError, MEDIA_COLUMNS, has_audio, timeline_rows, fuse_timelines
+from .voice import VoicePredictor
+import pandas as pd
 from .quantize import int8_file
 
 # %% auto #0
-__all__ = ['MODELS_ENV', 'STREAM_MODEL', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'INTRO', 'make_examples', 'find_models_dir',
-           'model_dirs', 'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app', 'PortError',
-           'choose_port', 'check_port', 'serve', 'launch']
+__all__ = ['MODELS_ENV', 'STREAM_MODEL', 'MAX_VIDEO_MB', 'MAX_VIDEO_SECONDS', 'VOICE_WINDOW', 'INTRO', 'make_examples',
+           'find_models_dir', 'model_dirs', 'model_info', 'image_source', 'EmotionApp', 'image_file', 'build_app',
+           'PortError', 'choose_port', 'check_port', 'serve', 'launch']
 
 # %% ../nbs/12_app.ipynb #ca2c93de
 def make_examples(folder) -> list:
@@ -59,12 +62,13 @@ def find_models_dir(models_dir=None) -> Path:
 
 # %% ../nbs/12_app.ipynb #336a3002
 def model_dirs(models_dir=None) -> dict:
-    "`{name: path}` of the model directories in `models_dir`, `default` first"
+    "`{name: path}` of the face model directories in `models_dir`, the demo's `DEFAULT_MODEL` first"
     root = find_models_dir(models_dir)
     if (root/'model.json').is_file(): return {root.name: root}
-    dirs = [d for d in sorted(root.iterdir()) if (d/'model.json').is_file() and (d/'model.safetensors').is_file()]
+    dirs = [d for d in sorted(root.iterdir()) if (d/'model.json').is_file() and (d/'model.safetensors').is_file()
+            and read_model_meta(d).get('modality', 'face') == 'face']
     if not dirs: raise ModelDirError(f"{root} holds no model directory (a folder with model.json and model.safetensors).")
-    return {d.name: d for d in sorted(dirs, key=lambda d: d.name != 'default')}
+    return {d.name: d for d in sorted(dirs, key=lambda d: d.name != DEFAULT_MODEL)}
 
 # %% ../nbs/12_app.ipynb #eecb336c
 def model_info(path, backend=None) -> str:
@@ -101,6 +105,8 @@ class EmotionApp:
     def __init__(self, models_dir=None, backend='auto'):
         self.models = model_dirs(models_dir)
         self.names, self.backend = list(self.models), backend
+        voice = find_models_dir(models_dir)/'voice'  # the voice model, beside the face models
+        self.voice = VoicePredictor(voice) if (voice/'model.json').is_file() else None
         self._preds, self._cam_models = {}, {}
         self._lock, self._cam_lock = threading.Lock(), threading.Lock()
 
@@ -178,6 +184,24 @@ def _new_folder(root, max_age=600.) -> Path:
 
 def _written(path) -> bool: return Path(path).is_file() and Path(path).stat().st_size > 0
 
+# %% ../nbs/12_app.ipynb #dfce34bc
+VOICE_WINDOW = 2.  # seconds of sound per voice row
+
+def _voice_plot_rows(heard, classes) -> list:
+    "Voice rows as `plot_timeline` rows of a 'voice' panel: each window's probabilities held from its start to its end"
+    return [dict(time_s=t, face_id='voice', **(r['probabilities'] or dict.fromkeys(classes, 0.)))
+            for r in heard for t in (r['start'], r['end'])]
+
+@patch
+def heard_in(self:EmotionApp, src) -> tuple:
+    "The voice rows of `src`'s sound track (none without a voice model or a sound track) and a sentence about them"
+    if self.voice is None or not has_audio(src): return [], ''
+    try: heard = self.voice.predict_file(src, VOICE_WINDOW)
+    except AudioError as e: return [], f" Its sound could not be heard: {str(e).replace(str(src), 'the clip')}"
+    labels = pd.Series([r['label'] for r in heard if r['label']])
+    return heard, (f" The voice sounds mostly **{labels.mode()[0]}** ({len(labels)} of {len(heard)} windows of {VOICE_WINDOW:g} s "
+                   "with speech; the table has the voice and the fused rows too)." if len(labels) else " The sound track is silent.")
+
 # %% ../nbs/12_app.ipynb #92fd7d54
 @patch
 def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
@@ -205,12 +229,16 @@ def video(self:EmotionApp, clip, model=None, fps=5., folder=None) -> dict:
         shutil.rmtree(d, ignore_errors=True)
         return error(f"{name} is not a readable video: not one frame of it could be decoded. Use an MP4, WebM, AVI "
                      "or MOV file that a video player can open.")
-    write_rows(rows, d/'faces.csv', columns=[*ROW_COLUMNS, *pred.classes])  # a header even with no face
-    plot_timeline(rows, pred.classes, d/'timeline.png')
+    heard, voice = self.heard_in(src)
+    if heard:  # the face rows, the voice's and the two fused, in one table
+        both = [{'modality': 'face', **r} for r in rows] + timeline_rows(heard, 'voice') + fuse_timelines(rows, heard, VOICE_WINDOW)
+        write_rows(both, d/'faces.csv', columns=[*MEDIA_COLUMNS, *pred.classes])
+    else: write_rows(rows, d/'faces.csv', columns=[*ROW_COLUMNS, *pred.classes])  # a header even with no face
+    plot_timeline(rows + _voice_plot_rows(heard, pred.classes), pred.classes, d/'timeline.png')
     summary = video_summary(rows).rename_axis('face_id').reset_index()
     status = (f"{len(summary)} face(s) over {info['seconds']:.1f} s, found by {pred.detector_name}, analysed at {fps:g} "
               "frames a second." if rows else
-              f"**No face found in the clip** (by {pred.detector_name}). Try a clip with frontal, well-lit faces.")
+              f"**No face found in the clip** (by {pred.detector_name}). Try a clip with frontal, well-lit faces.") + voice
     files = {k: str(d/f) if _written(d/f) else None
              for k, f in (('annotated', 'annotated.webm'), ('timeline', 'timeline.png'), ('table', 'faces.csv'))}
     return dict(**files, summary=summary, status=status, error=None)
@@ -229,6 +257,26 @@ def image_file(img:np.ndarray|None, folder, max_age=600., quality=90) -> str|Non
     with os.fdopen(fd, 'wb') as f: Image.fromarray(np.ascontiguousarray(img)).save(f, format='JPEG', quality=quality)
     return path
 
+
+# %% ../nbs/12_app.ipynb #50615118
+@patch
+def hear(self:EmotionApp, audio) -> dict:
+    "What the Voice tab shows for a recorded or uploaded sound: `probabilities` (its windows averaged), `table`, `status`, `error`"
+    out = dict(probabilities=None, table=None, status='', error=None)
+    src, name = image_source(audio)
+    if src is None: return {**out, 'status': 'Record your voice or upload a sound file.'}
+    if self.voice is None: return {**out, 'status': 'No voice model: put one in the models folder as `voice/`.'}
+    try: heard = self.voice.predict_file(src, VOICE_WINDOW)
+    except AudioError as e:
+        msg = str(e).replace(str(src), name).replace(Path(src).name, name)
+        return {**out, 'status': f'**Error:** {msg}', 'error': msg}
+    spoken = [r for r in heard if r['probabilities']]
+    table = pd.DataFrame([dict(start=r['start'], end=r['end'], label=r['label'] or 'silence', score=r['score']) for r in heard])
+    if not spoken: return {**out, 'table': table, 'status': 'Only silence: nothing to classify. Speak closer to the microphone.'}
+    probs = {c: float(np.mean([r['probabilities'][c] for r in spoken])) for c in self.voice.classes}
+    best = max(probs, key=probs.get)
+    return dict(out, probabilities=probs, table=table, status=f"The voice sounds **{best}** ({probs[best]:.0%}), "
+                f"{len(spoken)} of {len(heard)} windows of {VOICE_WINDOW:g} s with speech.")
 
 # %% ../nbs/12_app.ipynb #9064fb91
 INTRO = """# Facial emotion recognition
@@ -270,6 +318,10 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
         r = core.video(clip, model, fps, folder=video_dir)
         return r['annotated'], r['timeline'], r['summary'], r['table'], r['status']
 
+    def hear(sound):
+        r = core.hear(sound)
+        return r['probabilities'], r['table'], r['status']
+
     with gr.Blocks(title='Facial emotion recognition') as demo:
         gr.Markdown(INTRO)
         with gr.Row():
@@ -289,6 +341,13 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
                     timeline = gr.Image(label='Emotions over time', type='filepath', interactive=False)
                     summary = gr.Dataframe(label='Per face', interactive=False)
                     table = gr.File(label='Every face in every analysed frame (CSV)', interactive=False)
+                with gr.Tab('Voice', visible=core.voice is not None) as voice_tab:
+                    sound = gr.Audio(sources=['microphone', 'upload'], type='filepath', label='A few seconds of speech',
+                                     elem_id='sound')
+                    listen = gr.Button('Listen', variant='primary', elem_id='listen')
+                    voice_status = gr.Markdown(elem_id='voice-status')
+                    voice_label = gr.Label(num_top_classes=7, label='Emotion in the voice', elem_id='voice-emotion')
+                    windows = gr.Dataframe(label=f'Every {VOICE_WINDOW:g} seconds', interactive=False)
                 model = gr.Dropdown([(f"{n} ({read_model_meta(d)['arch']})", n) for n, d in core.models.items()],
                                     value=core.names[0], label='Model', visible=len(core.names) > 1)
                 info = gr.Markdown(model_info(core.models[core.names[0]], core.predictor().backend))
@@ -310,7 +369,9 @@ def build_app(models_dir=None, examples_dir=None, backend='auto') -> gr.Blocks:
                      preprocess=False, trigger_mode='always_last', api_visibility='private')
         gr.on([model.change, whole.change, show_cam.change, face.input], analyze, inputs, outputs,
               preprocess=False, trigger_mode='always_last', api_visibility='private')
-        gr.on([video_tab.select, webcam_tab.select], clear, None, outputs, api_visibility='private')
+        gr.on([video_tab.select, webcam_tab.select, voice_tab.select], clear, None, outputs, api_visibility='private')
+        listen.click(hear, sound, [voice_label, windows, voice_status], api_name='hear')
+        gr.on([sound.stop_recording, sound.upload], hear, sound, [voice_label, windows, voice_status], api_visibility='private')
         photo_tab.select(analyze, inputs, outputs, preprocess=False, trigger_mode='always_last', api_visibility='private')
         model.change(lambda m: model_info(core.models.get(m, core.models[core.names[0]]), core.predictor(m).backend), model, info,
                      api_visibility='private')

@@ -16,6 +16,7 @@ from .models import fer_cnn
 from .small import fer_small
 from .transfer import transfer_model, transfer_learner
 from .effnet import EFFNET_STATS, effnet_model, effnet_learner
+from .recipe import vgg_fer
 
 # %% auto #0
 __all__ = ['ARCHS', 'all_but_head', 'body', 'Arch', 'register_arch', 'get_arch']
@@ -68,6 +69,7 @@ def _small(n_in, n_out, pretrained=False): return fer_small(n_in, n_out)
 def _torchvision(name, n_in, n_out, pretrained=False): return transfer_model(name, n_out, pretrained, n_in)
 def _torchvision_learner(name, dls, pretrained=False, **kwargs): return transfer_learner(dls, name, pretrained, **kwargs)
 def _effnet(n_in, n_out, pretrained=False): return effnet_model(n_out, pretrained)
+def _vgg_fer(n_in, n_out, pretrained=False): return vgg_fer(n_in, n_out)
 
 # %% ../nbs/api/02_archs.ipynb #fc187905
 register_arch('cnn', model=_cnn, aug=False, cam_body=all_but_head)
@@ -78,3 +80,4 @@ for name, size, epochs, lr_mult in (('vgg16_bn', 96, 60, 100), ('resnet34', 96, 
                   size=size, lr=2e-3, epochs=epochs, stats=imagenet_stats, lr_mult=lr_mult)
 register_arch('effnet_lite0', model=_effnet, learner=effnet_learner, channels=3, size=96, lr=2e-3, epochs=20,
               stats=EFFNET_STATS, lr_mult=10)
+register_arch('vgg_fer', model=_vgg_fer, size=40, lr=1e-3, epochs=60, cam_body=all_but_head)

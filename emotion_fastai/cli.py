@@ -6,11 +6,11 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/cli.html.md"""
 
 # %% ../nbs/api/08_cli.ipynb #aaaf38c2
 from __future__ import annotations
-import argparse, contextlib, json, sys, time, warnings
+import argparse, contextlib, json, os, sys, time, warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COUNT', 'POSITIVE', 'SHARE', 'main']
+__all__ = ['COUNT', 'POSITIVE', 'SHARE', 'voice_report', 'main']
 
 # %% ../nbs/api/08_cli.ipynb #0f622528
 def _data(args):
@@ -22,28 +22,75 @@ def _data(args):
     if args.json: print(json.dumps(data.counts(), indent=2), file=args.stdout)
     else: print(f'{shown_path(data.source)}: {len(data):,} images\n{count_table(data).to_string()}', file=args.stdout)
 
+# %% ../nbs/api/08_cli.ipynb #f75d3f41
+def _is_voice(path) -> bool:
+    "Whether the model directory `path` holds a voice model (`modality: voice` in its model.json)"
+    try: return json.loads((Path(path)/'model.json').read_text()).get('modality') == 'voice'
+    except (OSError, ValueError): return False
+
+def _ravdess(data) -> str:
+    "RAVDESS's path from `--data`, else `$EMOTION_FASTAI_RAVDESS`, else one sentence naming both"
+    from emotion_fastai.voice import RAVDESS_ENV
+    if src := data or os.environ.get(RAVDESS_ENV): return src
+    raise ValueError(f"No RAVDESS given: pass --data PATH (a folder of Actor_XX folders, or its zip or tgz) or set {RAVDESS_ENV}.")
+
+_FACE_ONLY = 'init teacher time_budget refit swa tta half size lr_mult resume download pretrained mixup'.split()
+
+def _train_voice(args):
+    "Train a voice model on RAVDESS's actors 1-18 (19-21 choose its best epoch) and save it with its results"
+    from emotion_fastai.voice import VOICE_ARCHS, train_voice
+    if args.arch not in VOICE_ARCHS: raise ValueError(f"unknown voice network {args.arch!r}: choose one of {', '.join(VOICE_ARCHS)}")
+    if face := [f"--{k.replace('_', '-')}" for k in _FACE_ONLY if getattr(args, k) not in (None, False, 0)]:
+        raise ValueError(f"{', '.join(face)}: face training only; voice training takes --arch, --data, --out, --epochs, --lr, --bs, --seed and --quick.")
+    res = train_voice(_ravdess(args.data), args.out, args.arch, epochs=args.epochs, lr=args.lr, bs=args.bs or 32,
+                      quick=args.quick or None, seed=args.seed, log=lambda msg: print(f'emotion-fastai train: {msg}', file=sys.stderr))
+    print(f"{res['arch']} (voice): valid accuracy {res['valid_accuracy']:.4f}, UAR {res['valid_uar']:.4f} on actors "
+          f"{', '.join(map(str, res['actors']['valid']))}; {res['epochs']} epochs in {res['seconds']:.0f}s; saved to {args.out}", file=args.stdout)
+
 # %% ../nbs/api/08_cli.ipynb #ef1c6930
 def _train(args):
     "Train one model and save it with its results"
+    if args.modality == 'voice': return _train_voice(args)
     from emotion_fastai.data import resolve_source
     from emotion_fastai.archs import get_arch
     from emotion_fastai.train import TrainConfig, train_model
-    cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, lr_mult=args.lr_mult, freeze_epochs=args.freeze_epochs, size=args.size, bs=args.bs, seed=args.seed,
+    cfg = TrainConfig(args.arch, epochs=args.epochs, lr=args.lr, lr_mult=args.lr_mult, freeze_epochs=args.freeze_epochs, size=args.size, bs=args.bs or 256, seed=args.seed,
                       pretrained=args.pretrained if args.pretrained is not None else get_arch(args.arch).pretrainable,
                       quick=args.quick, time_budget=args.time_budget, init=args.init,
                       swa=args.swa, mixup=args.mixup, teachers=args.teacher,
-                      distill_weight=args.distill_weight, temperature=args.temperature)
+                      distill_weight=args.distill_weight, temperature=args.temperature, refit=args.refit)
     source = resolve_source(args.data, download=args.download)
     _, res = train_model(cfg, source=source, out=args.out, half=args.half, tta=args.tta, resume=args.resume,
                          started=args.started, log=lambda msg: print(f'emotion-fastai train: {msg}', file=sys.stderr))
     if res is None: return  # another process of a data-parallel run: the main one reports
-    print(f"{res['arch']}: valid accuracy {res['valid_accuracy']:.4f}, macro F1 {res['valid_macro_f1']:.4f}, "
+    scores = (f"refit on Training + PublicTest, {res['seen']['valid_accuracy']:.4f} on the PublicTest faces it trained on (not a validation)"
+              if cfg.refit else f"valid accuracy {res['valid_accuracy']:.4f}, macro F1 {res['valid_macro_f1']:.4f}")
+    print(f"{res['arch']}: {scores}, "
           f"{res['epochs']} epochs in {res['wall_seconds']:.0f}s on {res['hardware']['summary']}"
           + (f" (stopped by the {res['stopped']})" if res['stopped'] else '') + f"; saved to {args.out}", file=args.stdout)
 
+# %% ../nbs/api/08_cli.ipynb #00da9de0
+def voice_report(m:dict # `evaluate_voice`'s scores
+                ) -> str:
+    "A voice model's scores as a report to read: what was scored, recall per class, accuracy and UAR"
+    recall = '\n'.join(f"  {c:<9} {r:.3f}" for c, r in m['per_class_recall'].items())
+    return (f"{m['model']} on {m['data_source']}: split '{m['split']}' (actors {', '.join(map(str, m['actors']))}), {m['n']:,} clips\n\n"
+            f"recall per class\n{recall}\n\naccuracy          {m['accuracy']:.4f}\nUAR               {m['uar']:.4f}\n"
+            f"macro F1          {m['macro_f1']:.4f}")
+
+def _evaluate_voice(args):
+    "Score a voice model on the clips of held-out actors"
+    from emotion_fastai.voice import evaluate_voice
+    if len(args.model) > 1: raise ValueError("Voice models are scored one at a time.")
+    from emotion_fastai.results import recorded_command
+    m = evaluate_voice(args.model[0], _ravdess(args.data), split=args.split or 'valid', quick=False)
+    print(voice_report(m), file=args.stdout)
+    if args.json: Path(args.json).write_text(json.dumps({**m, 'command': recorded_command()}, indent=2))
+
 # %% ../nbs/api/08_cli.ipynb #50525495
 def _evaluate(args):
-    "Evaluate a saved model (or the ensemble of several) on a split of any FER2013 source"
+    "Evaluate a saved model (or the ensemble of several) on a split of any FER2013 source, or a voice model on RAVDESS"
+    if _is_voice(args.model[0]): return _evaluate_voice(args)
     from emotion_fastai.evaluate import evaluate_command
     evaluate_command(args.model, args.data, split=args.split, tta=args.tta, json_out=args.json, bs=args.bs, out=args.stdout,
                      int8=args.int8)
@@ -63,19 +110,54 @@ def _quantize(args):
     print(f"validation ({m['n_images']:,} faces): float {f['accuracy']:.2%}, int8 {m['accuracy']:.2%}; the same label "
           f"for {f['agreement']:.2%}; {f['images_per_second']:,.0f} and {m['images_per_second']:,.0f} faces/s", file=args.stdout)
 
+def _shipped_voice() -> Path|None:
+    "The demo's voice model, `app/models/voice` beside the face models, if it is there"
+    from emotion_fastai.inference import default_model_dir
+    try: p = default_model_dir().parent/'voice'
+    except ValueError: return None
+    return p if _is_voice(p) else None
+
+def _voice_rows(voice, path, window, faces, errors):
+    "The voice rows of `path`'s sound, then its `faces` and voice fused per window; a file that cannot be heard goes to `errors`"
+    from emotion_fastai.audio import AudioError, timeline_rows, fuse_timelines
+    try: heard = voice.predict_file(path, window)
+    except AudioError as e: return errors.append((str(path), str(e)))
+    yield from ({'file': str(path), **r} for r in timeline_rows(heard, 'voice'))
+    if faces: yield from ({'file': str(path), **r} for r in fuse_timelines(faces, heard, window))
+
+def _media_rows(pred, voice, inputs, args, errors, progress):
+    "Face rows of each input (`modality: face`); for each one with sound, its voice rows and the fused rows after them"
+    from emotion_fastai.audio import is_audio, has_audio
+    from emotion_fastai.video import file_rows, is_video
+    for p in inputs:
+        faces, sound = [], is_audio(p) or ((args.video or is_video(p)) and has_audio(p))
+        if is_audio(p) and voice is None: errors.append((str(p), "a sound file: give a voice model with --voice DIR")); continue
+        if pred is None and not sound: errors.append((str(p), "no sound to hear: a voice model reads sound files and videos with a sound track")); continue
+        if pred is not None and not is_audio(p):
+            for r in file_rows(pred, [p], args.video, args.fps, args.smooth, args.annotate, args.timeline, args.whole_image, errors, progress):
+                faces.append(r); yield {'modality': 'face', **r}
+        if voice is not None and sound: yield from _voice_rows(voice, p, args.window, faces, errors)
+
 def _predict(args):
-    "Find the faces in images and videos (files or folders) and classify each"
+    "Find the faces in images and videos (files or folders) and classify each; hear the voice in sound files and videos"
     import pandas as pd
     from emotion_fastai.inference import Predictor, predict_command
-    from emotion_fastai.video import expand_inputs, is_video, file_rows, write_rows, video_summary, open_video, ROW_COLUMNS
+    from emotion_fastai.audio import is_audio, has_audio, MEDIA_COLUMNS
+    from emotion_fastai.video import expand_inputs, is_video, write_rows, video_summary, open_video, ROW_COLUMNS
+    from emotion_fastai.voice import VoicePredictor
     inputs = expand_inputs(args.images, args.video)
-    videos = [p for p in inputs if args.video or is_video(p)]
-    if not videos and not args.csv and not args.out and not args.annotate and not args.timeline:  # images, as a list
+    inputs += [f for p in map(Path, args.images) if p.is_dir() for f in sorted(p.rglob('*')) if is_audio(f)]
+    media = [p for p in inputs if args.video or is_video(p) or is_audio(p)]
+    sound = any(is_audio(p) or has_audio(p) for p in media)  # only then the table has voice rows (and their columns)
+    voice_dir = args.model if _is_voice(args.model) else args.voice or (_shipped_voice() if sound else None)
+    if not media and not args.csv and not args.out and not args.annotate and not args.timeline and voice_dir is None:  # images, as a list
         code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout,
-                               backend=args.backend, detector=args.detector)
+                               backend=args.backend, detector=args.detector, tta=args.tta)
         if code: sys.exit(code)
         return
-    pred, errors, shown = Predictor(args.model, backend=args.backend, detector=args.detector), [], {}
+    voice = VoicePredictor(voice_dir) if voice_dir else None
+    pred = None if _is_voice(args.model) else Predictor(args.model, backend=args.backend, detector=args.detector, tta=args.tta)
+    errors, shown = [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
         if total is None and (args.video or is_video(path)): total = open_video(path)[1]['seconds']; shown[path] = (t0, last, total)
@@ -84,20 +166,24 @@ def _predict(args):
             print(f"\r{Path(path).name}: {row['time_s']:.1f} of {total:.1f} s, about {max(0, (now - t0)*(1/done - 1)):.0f} s left   ",
                   end='', file=sys.stderr, flush=True)
             shown[path] = (t0, now, total)
-    found = set()  # the inputs with at least one face
-    def faces_found(rows):
+    found = set()  # the inputs with at least one face, or a voice heard
+    def seen(rows):
         for r in rows: found.add(r['file']); yield r
-    rows = faces_found(file_rows(pred, inputs, args.video, args.fps, args.smooth, args.annotate, args.timeline,
-                                 args.whole_image, errors, progress))
+    rows = seen(_media_rows(pred, voice, inputs, args, errors, progress))
+    classes = pred.classes if pred else voice.classes
+    columns = (['file', *ROW_COLUMNS, *classes] if voice is None else  # with a voice: face, voice and fused rows in one table
+               ['file', *MEDIA_COLUMNS, *classes])
     if args.csv or args.json or args.out:
-        n = write_rows(rows, args.out or args.stdout, 'jsonl' if args.json else 'csv', columns=['file', *ROW_COLUMNS, *pred.classes])
+        n = write_rows((r if voice else {k: v for k, v in r.items() if k != 'modality'} for r in rows),
+                       args.out or args.stdout, 'jsonl' if args.json else 'csv', columns=columns)
     else:  # a summary per file
         table = pd.DataFrame(rows)
         n = len(table)
         for f, d in (table.groupby('file', sort=False) if n else []):
-            print(f"{f}:\n{video_summary(d).to_string()}\n", file=args.stdout)
-    print(f"\n{len(inputs)} input(s): {n:,} row(s) of faces" + (f"; {len(errors)} could not be read:" if errors else ""),
-          file=sys.stderr)
+            faces, heard = d[d.modality == 'face'].drop(columns='modality'), d[d.modality == 'voice']
+            if len(faces): print(f"{f}:\n{video_summary(faces).to_string()}\n", file=args.stdout)
+            if len(heard): print(f"{f}, voice: {heard.label.value_counts().to_dict()} (windows of {args.window:g} s)\n", file=args.stdout)
+    print(f"\n{len(inputs)} input(s): {n:,} row(s)" + (f"; {len(errors)} could not be read:" if errors else ""), file=sys.stderr)
     for f, e in errors: print(f"  {f}: {e}", file=sys.stderr)
     for p in inputs:
         if str(p) not in found | {f for f, _ in errors}: print(f"no face found in {p}", file=sys.stderr)
@@ -146,7 +232,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--lr-mult', type=POSITIVE, help="pretrained: the head's learning rate over the first layers' (default: the arch's recipe)")
     t.add_argument('--freeze-epochs', type=COUNT, default=2, help='pretrained: epochs of the head alone, the body frozen, before fine-tuning it all (default: 2)')
     t.add_argument('--size', type=_number(int, 32), help='input size in pixels')
-    t.add_argument('--bs', type=COUNT, default=256, help='batch size')
+    t.add_argument('--modality', choices=['face', 'voice'], default='face', help='face: FER2013 images (default); voice: RAVDESS speech, --data a folder or archive of Actor_XX folders (default: $EMOTION_FASTAI_RAVDESS)')
+    t.add_argument('--bs', type=COUNT, help='batch size (default: 256 faces, 32 clips)')
     t.add_argument('--seed', type=int, default=42)
     t.add_argument('--pretrained', action=argparse.BooleanOptionalAction, default=None,
                    help='ImageNet weights, for the networks that have them (default: yes for them)')
@@ -160,6 +247,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument('--teacher', nargs='+', metavar='MODEL_DIR', help="distil these saved models: also learn their averaged predictions")
     t.add_argument('--distill-weight', type=SHARE, default=0.5, metavar='W', help="share of the loss given to the teachers' predictions (default: 0.5)")
     t.add_argument('--temperature', type=POSITIVE, default=2., metavar='T', help='softens the predictions for distillation (default: 2)')
+    t.add_argument('--refit', action='store_true', help='the final fit of a chosen recipe: train on Training and PublicTest together (no validation figure is left)')
     t.add_argument('--resume', action='store_true', help='continue the interrupted run whose checkpoint is in --out (same arguments)')
     t.add_argument('--download', action='store_true', help='download FER2013 from Kaggle when --data does not exist')
     t.set_defaults(func=_train)
@@ -189,6 +277,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--smooth', type=COUNT, default=1, metavar='K', help="average each face's probabilities over its last K analysed frames")
     r.add_argument('--annotate', metavar='DIR', help='save a copy of each video with boxes and labels in DIR (WebM)')
     r.add_argument('--timeline', metavar='DIR', help="save each video's timeline of emotions in DIR (PNG)")
+    r.add_argument('--voice', metavar='VOICE_DIR', help='the voice model for sound files and videos with sound (default: the demo\'s, app/models/voice, when it is there)')
+    r.add_argument('--window', type=POSITIVE, default=2., metavar='SECONDS', help='seconds of sound per voice row (default: 2)')
+    r.add_argument('--tta', nargs='?', const=True, default=False, choices=['all', 'ten'],
+                   help="average each face's probabilities over views, as `evaluate --tta` does (each view costs one more pass)")
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
     r.add_argument('--detector', choices=['auto', 'yunet', 'haar'], default='auto',
                    help="the face detector (default: auto, YuNet when its file can be had, else OpenCV's Haar cascade)")

@@ -26,9 +26,9 @@ from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
 
 # %% auto #0
-__all__ = ['FOUR_VIEWS', 'TEN_CROPS', 'TTA_VIEWS', 'choose_split', 'split_label', 'eval_data', 'tta_views', 'predict_views',
-           'predict_arrays', 'eval_learner', 'model_targets', 'load_models', 'evaluate_model', 'format_report',
-           'evaluate_command']
+__all__ = ['FOUR_VIEWS', 'TEN_CROPS', 'TTA_VIEWS', 'choose_split', 'split_label', 'eval_data', 'tta_batch', 'tta_views',
+           'predict_views', 'predict_arrays', 'eval_learner', 'model_targets', 'load_models', 'evaluate_model',
+           'format_report', 'evaluate_command']
 
 # %% ../nbs/08_evaluation.ipynb #a7b7e0fe
 def choose_split(data:FERData, split=None) -> str:
@@ -78,6 +78,19 @@ TEN_CROPS = {**{f'crop_{k}': partial(_crop, corner=k) for k in ('tl', 'tr', 'bl'
              **{f'crop_{k}_flip': (lambda x, k=k: _crop(x, k).flip(-1)) for k in ('tl', 'tr', 'bl', 'br', 'c')}}
 TTA_VIEWS = {**FOUR_VIEWS, **TEN_CROPS}
 
+def _cut(x, name, size):
+    "Ten-crop view `name` cut from the whole faces `x` at `size` pixels, not resized: for a model fed crops (`crop` in its meta)"
+    corner, far = name.split('_')[1], x.shape[-1] - size
+    y0, x0 = (far//2, far//2) if corner == 'c' else (far * (corner[0] == 'b'), far * (corner[1] == 'r'))
+    x = x[..., y0:y0+size, x0:x0+size]
+    return x.flip(-1) if name.endswith('_flip') else x
+
+def tta_batch(faces, meta:dict, views) -> torch.Tensor:
+    "The model-ready batch of `faces` under each of `views`, one after the other: (len(views)*N, channels, size, size)"
+    x = prepare(faces, meta)
+    whole = prepare(faces, {**meta, 'size': meta['crop']}) if 'crop' in meta else None  # a model trained on crops
+    return torch.cat([_cut(whole, v, meta['size']) if whole is not None and v in TEN_CROPS else TTA_VIEWS[v](x) for v in views])
+
 def tta_views(tta=False) -> list:
     "The view names for `tta`: False → plain; True → plain and flip; 'all' → the four views; 'ten' → the ten crops; or a list of names"
     if tta is True: return ['plain', 'flip']
@@ -100,9 +113,8 @@ def predict_views(model:nn.Module|OnnxNet, meta:dict, images, views=('plain',), 
     starts = range(0, len(images), bs)
     with torch.inference_mode():
         for i in (progress_bar(starts, leave=False) if progress and len(starts) > 1 else starts):
-            x = prepare(images[i:i+bs], meta).to(device)
-            for v, name in enumerate(views):
-                out[v, i:i+bs] = net(TTA_VIEWS[name](x)).float().softmax(1).cpu().numpy()
+            for v, x in enumerate(tta_batch(images[i:i+bs], meta, views).to(device).chunk(len(views))):
+                out[v, i:i+bs] = net(x).float().softmax(1).cpu().numpy()
     return out
 
 # %% ../nbs/08_evaluation.ipynb #c632985f

@@ -21,12 +21,13 @@ import emotion_fastai
 from .data import IMAGE_SUFFIXES, cache_dir
 from .saved_model import ModelDirError, load_model, prepare, inference_copy, fast_forward
 from .quantize import OnnxNet, int8_file, int8_net, served_int8_net, to_onnx
+from .evaluate import tta_batch, tta_views
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'NO_FACE', 'BACKENDS', 'NO_FACE_CLI', 'ImageError', 'to_uint8',
-           'to_rgb', 'fit_size', 'image_and_size', 'load_image', 'face_cascade', 'detect_faces', 'crop_face',
-           'default_model_dir', 'softmax', 'face_result', 'scale_box', 'torch_threads', 'Predictor', 'whole_image_box',
-           'export_onnx', 'draw_faces', 'expand_images', 'format_results', 'predict_command']
+__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'DEFAULT_MODEL', 'NO_FACE', 'BACKENDS', 'NO_FACE_CLI', 'ImageError',
+           'to_uint8', 'to_rgb', 'fit_size', 'image_and_size', 'load_image', 'face_cascade', 'detect_faces',
+           'crop_face', 'default_model_dir', 'softmax', 'face_result', 'scale_box', 'torch_threads', 'Predictor',
+           'whole_image_box', 'export_onnx', 'draw_faces', 'expand_images', 'format_results', 'predict_command']
 
 # %% ../nbs/10_inference.ipynb #ba8d8557
 MAX_PIXELS = 89_478_485  # Pillow's default Image.MAX_IMAGE_PIXELS: 1024*1024*1024 // 4 // 3
@@ -187,10 +188,12 @@ def crop_face(gray:np.ndarray, box, margin=0., size=None) -> np.ndarray:
 # %% ../nbs/10_inference.ipynb #4b0f8324
 MARGIN = 0.
 
+DEFAULT_MODEL = 'cnn_aug_kd'  # the demo's model: the best on PublicTest of those recorded in results/
+
 def default_model_dir() -> Path:
-    "`$EMOTION_FASTAI_MODEL`, else the demo's `app/models/default` in a source checkout"
+    "`$EMOTION_FASTAI_MODEL`, else the demo's `app/models/cnn_aug_kd` in a source checkout"
     if p := os.environ.get('EMOTION_FASTAI_MODEL'): return Path(p)
-    p = Path(emotion_fastai.__file__).resolve().parents[1]/'app'/'models'/'default'
+    p = Path(emotion_fastai.__file__).resolve().parents[1]/'app'/'models'/DEFAULT_MODEL
     if (p/'model.json').is_file(): return p
     raise ModelDirError("No model given: pass a model directory (as written by `emotion-fastai train --out DIR`) or "
                         "set EMOTION_FASTAI_MODEL.")
@@ -234,14 +237,15 @@ class Predictor:
                  backend='auto', # 'torch', 'onnx' (ONNX Runtime), 'int8' (the model's int8 copy); 'auto': int8 if the model has it
                  margin=MARGIN, # grow each detected face box by this share of its side before cropping
                  threads:int|None=None, # CPU threads for the network; default: 1 for PyTorch, ONNX Runtime's own for ONNX
-                 detector='auto' # 'yunet', 'haar', 'auto' (YuNet when its file can be had, else Haar), or a callable: RGB image -> boxes
+                 detector='auto', # 'yunet', 'haar', 'auto' (YuNet when its file can be had, else Haar), or a callable: RGB image -> boxes
+                 tta=False # views of each face averaged (lesson 8's `tta_views`): False, True (the mirror), 'all' (four), 'ten' (ten crops)
                 ):
         if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self.model, self.meta = load_model(self.model_dir, device)  # first: a bad model directory fails before any detector work
         from emotion_fastai.detect import face_detector  # here: `detect` builds on this module
         self.detector = face_detector(detector) if isinstance(detector, str) else detector
-        self.device, self.margin = torch.device(device), margin
+        self.device, self.margin, self.views = torch.device(device), margin, tta_views(tta)
         self.classes, self.size, self.channels = list(self.meta['classes']), self.meta['size'], self.meta['channels']
         self.fast = inference_copy(self.model)  # batch norms folded, channels-last: the same network, faster on a CPU
         served = served_int8_net(self.model_dir, threads) if backend == 'auto' and self.device.type == 'cpu' else None
@@ -258,13 +262,17 @@ class Predictor:
         "A float32 batch (N, channels, size, size) from grayscale `uint8` face crops, made by `prepare` as for evaluation"
         return prepare(list(faces), self.meta).numpy()
 
-    def classify(self, faces) -> np.ndarray:
-        "Probabilities (N, classes) for the grayscale face crops `faces`"
-        if not len(faces): return np.zeros((0, len(self.classes)), np.float32)
-        x = torch.from_numpy(self.preprocess(faces))
-        if self.net is not None: return softmax(self.net(x).numpy())
+    def logits(self, x:torch.Tensor) -> np.ndarray:
+        "The network's outputs for the model-ready batch `x`, on the backend chosen"
+        if self.net is not None: return self.net(x).numpy()
         with torch.inference_mode(), torch_threads(self.threads):
-            return softmax(fast_forward(self.fast, x.to(self.device)).float().cpu().numpy())
+            return fast_forward(self.fast, x.to(self.device)).float().cpu().numpy()
+
+    def classify(self, faces) -> np.ndarray:
+        "Probabilities (N, classes) for the grayscale face crops `faces`, averaged over the predictor's views"
+        if not len(faces): return np.zeros((0, len(self.classes)), np.float32)
+        views = tta_batch(list(faces), self.meta, self.views)  # one call for all the views of all the faces
+        return softmax(self.logits(views)).reshape(len(self.views), len(faces), -1).mean(0)
 
 # %% ../nbs/10_inference.ipynb #ff993b95
 def whole_image_box(gray:np.ndarray) -> tuple:
@@ -363,9 +371,9 @@ def format_results(results, top=3) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/10_inference.ipynb #eeeb9e97
-def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto', detector='auto') -> int:
+def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto', detector='auto', tta=False) -> int:
     "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout), and each image that could not be read to stderr; returns 1 if any, else 0"
-    results = Predictor(model, backend=backend, detector=detector).predict_files(images, whole_image=whole_image)
+    results = Predictor(model, backend=backend, detector=detector, tta=tta).predict_files(images, whole_image=whole_image)
     read = [r for r in results if not r['error']]
     print(json.dumps([{k: r[k] for k in ('file', 'faces', 'message')} for r in read], indent=2)
           if json_out else format_results(read), file=out or sys.stdout)

@@ -76,6 +76,8 @@ def read_model_meta(path) -> dict:
                             f"this version reads {MODEL_FORMAT}.")
     if missing := [k for k in ('arch', 'classes', 'size', 'channels', 'mean', 'std') if k not in meta]:
         raise ModelDirError(f"{path}/model.json lacks {', '.join(missing)}: it was not written by `save_model`.")
+    if 'crop' in meta and not (isinstance(meta['crop'], int) and meta['crop'] >= meta['size']):
+        raise ModelDirError(f"{path}/model.json has crop {meta['crop']!r}: it must be a whole number of pixels, at least size ({meta['size']}).")
     return meta
 
 # %% ../nbs/api/03_saved_model.ipynb #98c1d5af
@@ -122,11 +124,12 @@ def as_faces(images) -> np.ndarray:
 
 # %% ../nbs/api/03_saved_model.ipynb #b6ba1db3
 def model_input(x:torch.Tensor, meta:dict) -> torch.Tensor:
-    "(N,C,H,W) float images in [0,1] → the normalised (N, channels, size, size) tensor a saved model takes"
+    "(N,C,H,W) float images in [0,1] → the normalised (N, channels, size, size) tensor a saved model takes (resized to `crop`, then centre-cropped, if `meta` has one)"
     if x.shape[1] != meta['channels']: x = x.mean(1, keepdim=True).expand(-1, meta['channels'], -1, -1)
-    size = meta['size']
-    if tuple(x.shape[-2:]) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=x.shape[-1] > size)
+    size = meta['size']; crop = meta.get('crop', size)
+    if tuple(x.shape[-2:]) != (crop, crop):
+        x = F.interpolate(x, size=(crop, crop), mode='bilinear', align_corners=False, antialias=x.shape[-1] > crop)
+    if crop != size: o = (crop - size)//2; x = x[..., o:o+size, o:o+size]
     mean, std = (torch.tensor(meta[k], dtype=torch.float32, device=x.device).view(1, -1, 1, 1) for k in ('mean', 'std'))
     return (x - mean) / std
 

@@ -32,7 +32,8 @@ from .distributed import (n_processes, is_main_process, main_process_first, from
                                         process_device, data_parallel, gather, split_batch, finish)
 
 # %% auto #0
-__all__ = ['TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'warm_start', 'train_model']
+__all__ = ['TrainConfig', 'config_dls', 'config_learner', 'epoch_seconds', 'refit_data', 'refit_record', 'warm_start',
+           'train_model']
 
 # %% ../nbs/api/07_train.ipynb #81aa2ceb
 @dataclass
@@ -58,6 +59,7 @@ class TrainConfig:
     teachers: list|None = None    # model directories to distil: also learn their averaged, softened predictions
     distill_weight: float = 0.5   # the weight of the distillation loss (the labels' loss gets the rest)
     temperature: float = 2.       # softens the teachers' and the student's predictions for distillation
+    refit: bool = False           # the final fit: train on Training and PublicTest together (no validation figure is left)
 
     def __post_init__(self):
         a = get_arch(self.arch)
@@ -69,6 +71,7 @@ class TrainConfig:
         self.epochs,self.lr,self.size,self.lr_mult = [getattr(a, k) if getattr(self, k) is None else getattr(self, k)
                                                       for k in ('epochs', 'lr', 'size', 'lr_mult')]
         self.channels,self.aug = a.channels,a.aug
+        if self.refit and self.time_budget: raise ValueError("refit repeats a recipe chosen on PublicTest: give its epochs, not a time budget")
         if self.init is not None: self.init = str(self.init)
         if self.teachers is not None: self.teachers = [str(t) for t in L(self.teachers)]
         if not 0 <= self.distill_weight <= 1: raise ValueError(f"distill_weight is a share of the loss, between 0 and 1, not {self.distill_weight}")
@@ -122,6 +125,24 @@ def epoch_seconds(learn:Learner, # the learner to time, as it will train
     took = np.diff(timer.times)
     batch = float(np.median(took[min(5, len(took)//2):]))  # the first batches warm up: left out when there are more
     return batch * (len(learn.dls.train) + len(learn.dls.valid) / 3)
+
+# %% ../nbs/api/07_train.ipynb #35802ac0
+def refit_data(data:FERData # the decoded faces, with a 'train' and a 'valid' split
+              ) -> FERData:
+    "`data` for a final fit: its training and validation faces to train on, the validation faces kept as 'valid' too"
+    both = data.subset(np.concatenate([data.idxs('train'), data.idxs('valid')]))
+    seen = data.split('valid')
+    return FERData(np.concatenate([both.images, seen.images]), np.concatenate([both.labels, seen.labels]),
+                   ['train'] * len(both) + ['valid'] * len(seen), np.concatenate([both.names, seen.names]), data.source)
+
+_SEEN = ('valid_accuracy', 'valid_balanced_accuracy', 'valid_macro_f1', 'per_class', 'confusion')
+
+def refit_record(res:dict # a run's record, scored on a validation split it trained on
+                ) -> dict:
+    "`res` with its validation scores moved under `seen`: figures on faces the model was trained on"
+    seen = {k: res.pop(k) for k in _SEEN}
+    return {**res, 'refit': True, 'valid_accuracy': None, 'valid_macro_f1': None, 'n_valid': 0,
+            'seen': {**seen, 'n_faces': res['n_valid']}}
 
 # %% ../nbs/api/07_train.ipynb #219cbba7
 def _versions() -> dict:
@@ -223,6 +244,7 @@ def _prepare(cfg, data, source, device) -> tuple:
     with main_process_first():  # under a launcher, the main process decodes into the cache, then the others read it
         data = data if data is not None else load_fer(source, quick=cfg.quick)
     if cfg.quick and len(data) > 2000: data = sample(data)
+    if cfg.refit: data = refit_data(data)
     bs = split_batch(cfg.bs)  # each process's share of the batch: the effective batch and the learning rate stay cfg's
     learn = config_learner(cfg, dls := config_dls(cfg, data, device=device or process_device(), bs=bs))
     previous = warm_start(learn, cfg) if cfg.init else None
@@ -283,7 +305,8 @@ def _save(learn, cfg, dls, res, out, half):
     "Write the model directory `out` (its record comes last), and remove the run's checkpoints"
     mean, std = norm_stats(dls)
     save_model(learn.model, out, cfg.arch, cfg.size, cfg.channels, mean, std, half=half,
-               pretrained=cfg.pretrained, valid_accuracy=res['valid_accuracy'])
+               pretrained=cfg.pretrained, valid_accuracy=res['valid_accuracy'],
+               **({'refit': True} if cfg.refit else {}))
     res['model_bytes'] = (Path(out)/'model.safetensors').stat().st_size
     for f in Path(out).glob('checkpoint*'): f.unlink()
 
@@ -322,7 +345,8 @@ def train_model(cfg:TrainConfig, # the run: arch, epochs, learning rate, budget,
         res = _record(learn, cfg, data, dls, seconds=round(time.time() - t0 + (state['seconds'] if state else 0), 1),
                       config={**asdict(cfg), 'planned_epochs': planned}, history=history, previous=previous,
                       stopped=stopped, distributed=distributed)
-        if tta and cfg.aug:
+        if cfg.refit: res = refit_record(res)
+        elif tta and cfg.aug:
             log('measuring test-time augmentation on the validation set...')
             tta_preds, tta_targs = learn.tta(ds_idx=1, n=4)
             res['valid_tta_accuracy'] = float((tta_preds.argmax(1) == tta_targs).float().mean())

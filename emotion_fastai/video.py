@@ -250,15 +250,15 @@ def write_rows(rows, # dicts, e.g. from `analyse_video`
 
 # %% ../nbs/11_video.ipynb #bd4f4b4e
 def plot_timeline(rows, classes=None, path=None, figsize=None):
-    "Stacked probabilities of each emotion over time, one panel per face; saved as PNG at `path` if given"
+    "Stacked probabilities of each emotion over time, one panel per face (and one for rows whose `face_id` is 'voice'); saved as PNG at `path` if given"
     df = pd.DataFrame(rows)
     classes = list(classes or [c for c in df.columns if c not in ROW_COLUMNS])
-    ids = sorted(df.face_id.unique()) if len(df) else []
+    ids = sorted(df.face_id.unique(), key=lambda i: (i == 'voice', 0 if i == 'voice' else i)) if len(df) else []
     fig, axs = plt.subplots(max(1, len(ids)), 1, figsize=figsize or (9, 1.6 + 1.4*max(1, len(ids))), squeeze=False, sharex=True)
     for ax, fid in zip(axs[:, 0], ids):
         d = df[df.face_id == fid].sort_values('time_s')
         ax.stackplot(d.time_s, d[classes].T.values, labels=classes, alpha=0.9)
-        ax.set_ylim(0, 1); ax.set_ylabel(f'face {fid}'); ax.margins(x=0)
+        ax.set_ylim(0, 1); ax.set_ylabel('voice' if fid == 'voice' else f'face {fid}'); ax.margins(x=0)
     if not ids: axs[0, 0].text(0.5, 0.5, 'no face found', ha='center', va='center', transform=axs[0, 0].transAxes)
     axs[-1, 0].set_xlabel('time (s)')
     if ids: axs[0, 0].legend(loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8)

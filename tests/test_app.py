@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from emotion_fastai.inference import DEFAULT_MODEL
 from helpers import free_port as _free_port, wait_until_up as _wait_until_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +39,26 @@ def client(server):
 
 def _predict(client, path, face=0, whole_image=False, show_cam=False, timeout=60):
     from gradio_client import handle_file
-    job = client.submit(handle_file(str(path)), 'default', face, whole_image, show_cam, api_name='/predict')
+    job = client.submit(handle_file(str(path)), DEFAULT_MODEL, face, whole_image, show_cam, api_name='/predict')
     annotated, label, _, _, status, details = job.result(timeout=timeout)
     return annotated, label, status, details
 
-def test_api_has_two_endpoints(client):
-    assert list(client.view_api(return_format='dict', print_info=False)['named_endpoints']) == ['/predict', '/video']
+def test_api_has_three_endpoints(client):
+    assert set(client.view_api(return_format='dict', print_info=False)['named_endpoints']) == {'/predict', '/video', '/hear'}
+
+
+def test_hear_endpoint(client, tmp_path):
+    "A sound file through the API: the voice's emotions, a row per two seconds; a clip too short gets one sentence"
+    import numpy as np
+    from gradio_client import handle_file
+    from emotion_fastai.audio import write_audio
+    from emotion_fastai.voice import synth_voice
+    write_audio(tmp_path/'said.wav', np.concatenate([synth_voice('happy'), synth_voice('sad')]), 16000)
+    probs, windows, status = client.predict(handle_file(str(tmp_path/'said.wav')), api_name='/hear')
+    assert status.startswith('The voice sounds') and len(probs['confidences']) == 7 and len(windows['data']) == 2  # 4.2 s: two whole windows
+    write_audio(tmp_path/'blip.wav', synth_voice('happy')[:4000], 16000)
+    probs, _, status = client.predict(handle_file(str(tmp_path/'blip.wav')), api_name='/hear')
+    assert not probs and status.startswith('**Error:**') and 'blip.wav' in status and '0.5 s' in status, status
 
 
 def test_video_endpoint(client, tmp_path):
@@ -54,7 +69,7 @@ def test_video_endpoint(client, tmp_path):
     from emotion_fastai.video import write_video
     face = np.asarray(Image.open(EXAMPLES/'astronaut.png').convert('RGB').resize((256, 256)))
     clip = write_video([face] * 12, tmp_path/'smile.avi', fps=10)
-    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), 'default', 5,
+    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), DEFAULT_MODEL, 5,
                                                              api_name='/video')
     video = video['video'] if isinstance(video, dict) else video
     assert Path(video).suffix == '.webm' and Path(video).stat().st_size > 0
@@ -63,7 +78,7 @@ def test_video_endpoint(client, tmp_path):
     assert len(rows) == 6 and set(rows.label) == {'happy'}  # 12 frames at 10 fps, analysed at 5 a second
     assert summary['data'][0][4] == 'happy' and '1 face(s)' in status
     (tmp_path/'notes.avi').write_text('not a video')
-    *_, status = client.predict(handle_file(str(tmp_path/'notes.avi')), 'default', 5,
+    *_, status = client.predict(handle_file(str(tmp_path/'notes.avi')), DEFAULT_MODEL, 5,
                                 api_name='/video')
     assert 'is not a readable video' in status
 
@@ -74,11 +89,11 @@ def test_video_endpoint_photo_and_no_face(client, tmp_path):
     from gradio_client import handle_file
     from emotion_fastai.video import write_video
     Image.open(EXAMPLES/'astronaut.png').convert('RGB').save(tmp_path/'me.jpg')
-    video, timeline, summary, table, status = client.predict(handle_file(str(tmp_path/'me.jpg')), 'default', 5, api_name='/video')
+    video, timeline, summary, table, status = client.predict(handle_file(str(tmp_path/'me.jpg')), DEFAULT_MODEL, 5, api_name='/video')
     assert (video, timeline, table) == (None, None, None)
     assert status.startswith('**Error:** me.jpg is a still image') and status.count('.') <= 3, status
     clip = write_video([np.full((120, 160, 3), 128, np.uint8)] * 5, tmp_path/'gray.avi', fps=10)
-    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), 'default', 5, api_name='/video')
+    video, timeline, summary, table, status = client.predict(handle_file(str(clip)), DEFAULT_MODEL, 5, api_name='/video')
     assert 'No face found' in status and summary['data'] == []
     header = Path(table).read_text().splitlines()
     assert len(header) == 1 and header[0].startswith('time_s,frame,face_id,') and header[0].endswith(',surprise')
@@ -192,3 +207,30 @@ def test_browser_webcam(server, tmp_path):
             page.locator('#emotion').get_by_text('happy').first.wait_for()
             page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_webcam.png'), full_page=True)
         finally: browser.close()
+
+def test_browser_voice(server, tmp_path):
+    "The Voice tab with Chromium's fake microphone playing a recorded (synthesized) voice: the recording is heard and classified"
+    if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
+    sync_api = pytest.importorskip('playwright.sync_api')
+    import numpy as np
+    from emotion_fastai.audio import write_audio
+    from emotion_fastai.voice import synth_voice
+    said = np.concatenate([synth_voice('angry'), synth_voice('sad'), synth_voice('happy')])
+    mic = write_audio(tmp_path/'said.wav', said, 16000)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            '--no-sandbox', '--headless', '--disable-gpu', '--use-fake-ui-for-media-stream',
+            '--use-fake-device-for-media-stream', f'--use-file-for-fake-audio-capture={mic}'])
+        try:
+            page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+            page.set_default_timeout(60_000)
+            page.goto(server)
+            page.get_by_role('tab', name='Voice').click()
+            page.locator('#sound').get_by_role('button', name='Record', exact=False).first.click()
+            page.wait_for_timeout(3000)  # three seconds of the voice
+            page.locator('#sound').get_by_role('button', name='Stop', exact=False).first.click()
+            page.locator('#voice-status').get_by_text('The voice sounds').wait_for()
+            text = page.locator('#voice-emotion').inner_text()
+            page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_voice.png'), full_page=True)
+        finally: browser.close()
+    assert any(c in text.lower() for c in ('angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise')), text

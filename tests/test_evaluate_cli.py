@@ -9,9 +9,10 @@ from emotion_fastai.sources import make_fixture
 from emotion_fastai.saved_model import ModelDirError, save_model
 from emotion_fastai.models import fer_cnn
 from emotion_fastai.evaluate import evaluate_command
+from emotion_fastai.inference import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT/'app'/'models'/'default'
+MODEL = ROOT/'app'/'models'/DEFAULT_MODEL
 KEYS = {'accuracy', 'balanced_accuracy', 'macro_f1', 'per_class', 'confusion', 'classes', 'n_images', 'split',
         'images_per_second', 'model', 'source', 'tta'}
 
@@ -112,9 +113,9 @@ def test_cli_ensemble(kaggle, tmp_path):
     r = _cli('evaluate', MODEL, MODEL.parent/'cnn', kaggle, '--split', 'valid', '--tta', 'all', '--json', out)
     assert r.returncode == 0, r.stderr
     m = json.loads(out.read_text())
-    shown = ['app/models/default', 'app/models/cnn']  # records show paths inside the working directory relative to it
+    shown = [f'app/models/{DEFAULT_MODEL}', 'app/models/cnn']  # records show paths inside the working directory relative to it
     assert m['model'] == shown and m['tta'] == ['plain', 'flip', 'zoom', 'zoom_flip']
     assert ' + '.join(shown) in r.stdout
-    assert m['command'].startswith('emotion-fastai evaluate app/models/default app/models/cnn '), m['command']
+    assert m['command'].startswith(f'emotion-fastai evaluate app/models/{DEFAULT_MODEL} app/models/cnn '), m['command']
     r = _cli('evaluate', MODEL, kaggle, '--tta', 'most')
     assert r.returncode == 2 and "invalid choice: 'most'" in r.stderr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from emotion_fastai.inference import (ImageError, Predictor, load_image, detect_faces, predict_command, draw_faces,
+from emotion_fastai.inference import (DEFAULT_MODEL, ImageError, Predictor, load_image, detect_faces, predict_command, draw_faces,
                                       default_model_dir)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,7 +14,7 @@ ASTRONAUT = ROOT/'app'/'examples'/'astronaut.png'
 CLASSES = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
 
 @pytest.fixture(scope='module')
-def pred(): return Predictor(ROOT/'app'/'models'/'default')
+def pred(): return Predictor(ROOT/'app'/'models'/DEFAULT_MODEL)
 
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):
@@ -90,7 +90,7 @@ def _cli(*args, timeout=120):
 
 def test_cli_predict(files):
     if 'predict' not in _cli('--help').stdout: pytest.skip('`emotion-fastai predict` is not wired yet')
-    model = ROOT/'app'/'models'/'default'
+    model = ROOT/'app'/'models'/DEFAULT_MODEL
     r = _cli('predict', model, files/'astronaut.png', files/'blank.jpg', '--json')
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from helpers import run_cli as _run
-from emotion_fastai.inference import Predictor
+from emotion_fastai.inference import DEFAULT_MODEL, Predictor
 from emotion_fastai.sources import make_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT/'app'/'models'/'default'
+MODEL = ROOT/'app'/'models'/DEFAULT_MODEL
 PHOTO = ROOT/'app'/'examples'/'astronaut.png'
 pytestmark = pytest.mark.usefixtures('scratch_cache')
 

@@ -3,6 +3,7 @@ import json, re
 from functools import cache
 from pathlib import Path
 
+from emotion_fastai.inference import DEFAULT_MODEL
 from emotion_fastai.results import run_totals
 from make_readme import repo_links
 
@@ -66,14 +67,14 @@ def test_results_figures_come_from_results_json():
     text = README.read_text(encoding='utf-8')
     for arch in ('cnn', 'cnn_aug', 'vgg16_bn', 'resnet34', 'mobilenet_v2', 'mobilenet_v2_scratch'):
         assert results_row(arch) in text, f"README's row for {arch} differs from results/{arch}.json: {results_row(arch)}"
-    d = json.loads((ROOT/'app'/'models'/'default'/'results.json').read_text())
+    d = json.loads((ROOT/'app'/'models'/DEFAULT_MODEL/'results.json').read_text())
     assert f"{d['model_bytes']/2**20:.1f} MB" in text and d['arch'] == 'cnn_aug'
 
 # The experiments page's table of runs: (label, results/<name>.json, four-view record or None)
-BEYOND = [("the shipped `cnn_aug` (`app/models/default`), for reference", 'cnn_aug', 'default'),
+BEYOND = [("lesson 2's `cnn_aug` (`app/models/cnn_aug`), the starting point", 'cnn_aug', 'cnn_aug'),
           ("mixup: 15 more epochs with `--mixup 0.4`", 'cnn_aug_mixup', None),
           ("progressive resizing: 10 more epochs at 64 px", 'cnn_aug_64', 'cnn_aug_64'),
-          ("distillation: 9 more epochs, the shipped and the 64 px models as teachers", 'cnn_aug_kd', 'cnn_aug_kd'),
+          ("distillation: 9 more epochs, `cnn_aug` and the 64 px model as teachers (the demo's model)", 'cnn_aug_kd', 'cnn_aug_kd'),
           ("the same distillation with seed 7 instead of 42", 'cnn_aug_kd_seed7', 'cnn_aug_kd_seed7'),
           ("a second round: 8 more epochs, the distilled model a third teacher", 'cnn_aug_kd2', 'cnn_aug_kd2'),
           ("distillation from the start: 30 epochs from random initialisation", 'cnn_aug_kds', 'cnn_aug_kds'),
@@ -97,8 +98,8 @@ def beyond_row(label, name, views):
             f"{four} | `results/{name}.json` |")
 
 # The experiments page's ensembles: (label, results/evaluate_<name>_tta_all.json, the models it averages)
-ENSEMBLES = [("ensemble: the shipped model and the 64 px one, probabilities averaged", 'ensemble',
-              ['app/models/default', 'app/models/cnn_aug_64']),
+ENSEMBLES = [("ensemble: `cnn_aug` and the 64 px model, probabilities averaged", 'ensemble',
+              ['app/models/cnn_aug', 'app/models/cnn_aug_64']),
              ("ensemble of two architectures: the distilled CNN and the EfficientNet", 'ensemble_effnet',
               ['app/models/cnn_aug_kd', 'app/models/effnet_lite0'])]
 
@@ -119,10 +120,10 @@ def test_beyond_the_four_rows_come_from_results_json():
 def test_beyond_the_four_runs_are_what_the_rows_say():
     "The configs behind the rows: what each run started from and learnt from"
     cfg = {name: record(name)['config'] for _, name, _ in BEYOND}
-    teachers = ['app/models/default', 'app/models/cnn_aug_64']
+    teachers = ['app/models/cnn_aug', 'app/models/cnn_aug_64']
     assert cfg['cnn_aug_mixup']['mixup'] == 0.4 and cfg['cnn_aug_64']['size'] == 64
     for name in ('cnn_aug_kd', 'cnn_aug_kd_seed7'):
-        assert cfg[name]['init'] == 'app/models/default' and cfg[name]['teachers'] == teachers
+        assert cfg[name]['init'] == 'app/models/cnn_aug' and cfg[name]['teachers'] == teachers
     assert (cfg['cnn_aug_kd']['seed'], cfg['cnn_aug_kd_seed7']['seed']) == (42, 7)
     recipe = lambda c: {k: v for k, v in c.items() if k not in ('seed', 'time_budget', 'planned_epochs')}
     assert recipe(cfg['cnn_aug_kd']) == recipe(cfg['cnn_aug_kd_seed7']), "the seed-7 run must repeat the recipe exactly"
@@ -168,8 +169,8 @@ def test_latency_table_comes_from_bench_json():
     for k, v in b['webcam_fps'].items(): assert f"{k}: {v:.0f} frames/s" in text
 
 def test_int8_figures_come_from_model_json():
-    "The README's int8 figures are the ones `emotion-fastai quantize` recorded in app/models/default/model.json"
-    text, q = README.read_text(encoding='utf-8'), json.loads((ROOT/'app'/'models'/'default'/'model.json').read_text())['int8']
+    "The README's int8 figures are the ones `emotion-fastai quantize` recorded in the demo's model.json"
+    text, q = README.read_text(encoding='utf-8'), json.loads((ROOT/'app'/'models'/DEFAULT_MODEL/'model.json').read_text())['int8']
     assert f"{q['valid_agreement']:.2%} of the\n3,589 PublicTest faces" in text
     assert f"{q['valid_accuracy']:.2%} accuracy against {q['float_valid_accuracy']:.2%} in float" in text
 
@@ -181,3 +182,30 @@ def test_detection_figures_come_from_bench_json():
     assert (f"YuNet finds {y['recall']:.1%} of the\nfaces with {y['false_faces_per_image']:.3f} false faces per image in "
             f"{y['ms_per_frame']['1 thread']:.1f} ms a frame, the Haar cascade {h['recall']:.1%} with "
             f"{h['false_faces_per_image']:.3f} in {h['ms_per_frame']['1 thread']:.1f} ms") in text
+
+def test_the_demo_ships_the_best_model_recorded():
+    "The demo's model has the best PublicTest accuracy of the models in app/models, with an int8 copy; the README says so from its record"
+    acc = {d.name: json.loads((d/'results.json').read_text())['valid_accuracy'] for d in (ROOT/'app'/'models').iterdir()
+           if (d/'results.json').is_file() and json.loads((d/'results.json').read_text()).get('modality', 'face') == 'face'}
+    assert max(acc, key=acc.get) == DEFAULT_MODEL, acc
+    assert (ROOT/'app'/'models'/DEFAULT_MODEL/'model.int8.onnx').is_file()
+    r, text = record(DEFAULT_MODEL), norm(README.read_text(encoding='utf-8'))
+    assert r['valid_accuracy'] == acc[DEFAULT_MODEL], f"app/models/{DEFAULT_MODEL} is the run of results/{DEFAULT_MODEL}.json"
+    assert f"it reaches {r['valid_accuracy']:.1%} ({r['valid_tta_accuracy']:.1%} with TTA, `results/{DEFAULT_MODEL}.json`)" in text
+
+def test_voice_figures_come_from_results_json():
+    "The README's voice figures are those of the shipped voice model's run and of the baseline, on the actors they name"
+    text, cnn, svm = norm(README.read_text(encoding='utf-8')), record('voice_cnn'), record('voice_mfcc_svm')
+    shipped = json.loads((ROOT/'app'/'models'/'voice'/'results.json').read_text())
+    assert shipped['valid_accuracy'] == cnn['valid_accuracy'] and cnn['test']['actors'] == [22, 23, 24]
+    assert (f"reaches {cnn['test']['accuracy']:.1%} accuracy and {cnn['test']['uar']:.1%} unweighted average recall "
+            f"({cnn['valid_accuracy']:.1%} and {cnn['valid_uar']:.1%} on the validation actors), against "
+            f"{svm['test']['accuracy']:.1%} and {svm['test']['uar']:.1%} for MFCC statistics") in text
+    assert cnn['valid_uar'] > svm['valid']['uar'] and cnn['valid_accuracy'] > svm['valid']['accuracy']
+
+def test_fusion_figures_come_from_bench_json():
+    "The README's fusion figures are bench/fusion.py's, on the test actors, at the equal weights the predictor uses"
+    text, b = norm(README.read_text(encoding='utf-8')), record('bench_fusion')
+    t = b['test']['table']
+    assert b['command'] in text and b['test']['actors'] == [22, 23, 24]
+    assert f"fused, {t['0.5']['accuracy']:.1%} of the pairs are right, against {t['1']['accuracy']:.1%} for the face alone and {t['0']['accuracy']:.1%} for the voice alone" in text

@@ -82,3 +82,17 @@ def test_time_budget_holds_under_load(tmp_path, cli_cmd):
     assert res['epochs'] == len(res['history']) < 50
     assert res['stopped'] in r.stderr and res['stopped'] in r.stdout  # said on stderr, and in the final line
     assert (out/'model.safetensors').exists() and not list(out.glob('checkpoint*'))
+
+
+def test_refit_trains_on_both_splits_and_claims_no_validation(tmp_path, cli_cmd):
+    "`train --refit`: the final fit on Training + PublicTest; its record and its line on stdout say what its figure is"
+    data, out = make_fixture(tmp_path/'kaggle', n_train=5, n_test=2), tmp_path/'refit'
+    r = subprocess.run(cli_cmd('train', '--arch', 'cnn', '--data', data, '--epochs', 1, '--bs', 8, '--refit', '--out', out),
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert 'refit on Training + PublicTest' in r.stdout and 'not a validation' in r.stdout
+    res = json.loads((out/'results.json').read_text())
+    assert res['refit'] and res['valid_accuracy'] is None and res['n_train'] == 7*7 and res['seen']['n_faces'] == 7*2
+    r = subprocess.run(cli_cmd('train', '--arch', 'cnn', '--data', data, '--refit', '--time-budget', 60, '--out', out),
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode != 0 and 'give its epochs' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from emotion_fastai.video import write_video
+from emotion_fastai.inference import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT/'app'/'models'/'default'
+MODEL = ROOT/'app'/'models'/DEFAULT_MODEL
 FACE = np.asarray(Image.open(ROOT/'app'/'examples'/'astronaut.png').convert('RGB'))[20:240, 150:370]
 pytestmark = pytest.mark.usefixtures('scratch_cache')
 
