@@ -26,6 +26,7 @@ from .metrics import score
 from .callbacks import recorder_history
 from .results import recorded_command
 from .audio import AudioError, read_audio, audio_windows
+from .inference import torch_threads
 
 # %% auto #0
 __all__ = ['RAVDESS_ENV', 'SAMPLE_RATE', 'RAVDESS_EMOTIONS', 'TO_FER', 'ACTOR_SPLITS', 'AUDIO_SUFFIXES', 'QUICK_ACTORS',
@@ -526,9 +527,10 @@ class VoicePredictor:
     "Emotions in speech with the voice model saved in `model_dir`"
     def __init__(self, model_dir, # a voice model directory
                  silence_db=-45., # a window whose loudest 25 ms is quieter than this (dB of full scale) is silence
-                 device='cpu'):
+                 device='cpu', # where the network runs
+                 threads:int|None=1): # CPU threads for the network: one, as the face predictor, so that a busy core does not stall it
         self.model, self.meta = load_voice_model(model_dir, device)
-        self.settings, self.classes, self.silence_db = self.meta['features'], self.meta['classes'], silence_db
+        self.settings, self.classes, self.silence_db, self.threads = self.meta['features'], self.meta['classes'], silence_db, threads
 
     def is_silent(self, samples, sr=SAMPLE_RATE) -> bool:
         "Whether `samples` hold no speech: their loudest 25 ms quieter than `silence_db`"
@@ -546,7 +548,7 @@ class VoicePredictor:
         if len(samples) < MIN_SECONDS*sr:
             raise AudioError(f"The clip lasts {len(samples)/sr:.2f} s: at least {MIN_SECONDS} s of speech is needed to "
                                   "recognise an emotion.")
-        return predict_specs(self.model, self.meta, log_mel(samples, sr, **self.settings)[None])[0]
+        with torch_threads(self.threads): return predict_specs(self.model, self.meta, log_mel(samples, sr, **self.settings)[None])[0]
 
     def predict_file(self, path, # an audio file (or a video, with `emotion_fastai.audio`)
                      window=2.0 # seconds per row

@@ -58,16 +58,17 @@ def test_read_audio_refuses_an_hour_before_decoding_it(hour):
 
 
 def ravdess_files(n=4):
-    "A few of the WAV files under `$EMOTION_FASTAI_RAVDESS` (a folder), read at test time only"
-    root = os.environ.get('EMOTION_FASTAI_RAVDESS')
-    if not root or not Path(root).is_dir(): return []
-    return sorted(Path(root).rglob('*.wav'))[:n]
+    "A few clips of `$EMOTION_FASTAI_RAVDESS` (a folder or an archive, extracted once into the cache), read at test time only"
+    if not os.environ.get('EMOTION_FASTAI_RAVDESS'): return []
+    from emotion_fastai.voice import find_ravdess
+    root = Path(find_ravdess())
+    return sorted([*root.rglob('*.wav'), *root.rglob('*.flac')])[:n]
 
 
-@pytest.mark.skipif(not ravdess_files(), reason='set EMOTION_FASTAI_RAVDESS to a folder of RAVDESS to read real speech')
+@pytest.mark.skipif(not ravdess_files(), reason='set EMOTION_FASTAI_RAVDESS to RAVDESS (a folder or an archive) to read real speech')
 @pytest.mark.parametrize('path', ravdess_files(), ids=lambda p: p.name)
 def test_real_speech(path):
-    "RAVDESS's 48 kHz WAVs: read at 16 kHz, as long as their header says, speech not silence, in windows that tile them"
+    "RAVDESS's clips (the original 48 kHz WAVs or the 16 kHz FLAC copy): read at 16 kHz, as long as their header says, speech not silence, in windows that tile them"
     a = read_audio(path)
     assert a.dtype == np.float32 and abs(len(a) / SAMPLE_RATE - audio_duration(path)) < 0.01
     assert not is_silent(a)
