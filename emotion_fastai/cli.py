@@ -125,12 +125,12 @@ def _voice_rows(voice, path, window, faces, errors):
     yield from ({'file': str(path), **r} for r in timeline_rows(heard, 'voice'))
     if faces: yield from ({'file': str(path), **r} for r in fuse_timelines(faces, heard, window))
 
-def _media_rows(pred, voice, inputs, args, errors, progress):
-    "Face rows of each input (`modality: face`); for each one with sound, its voice rows and the fused rows after them"
-    from emotion_fastai.audio import is_audio, has_audio
-    from emotion_fastai.video import file_rows, is_video
+def _media_rows(pred, voice, inputs, sounding, args, errors, progress):
+    "Face rows of each input (`modality: face`); for each of `sounding` (the inputs with sound), its voice rows and the fused rows after them"
+    from emotion_fastai.audio import is_audio
+    from emotion_fastai.video import file_rows
     for p in inputs:
-        faces, sound = [], is_audio(p) or ((args.video or is_video(p)) and has_audio(p))
+        faces, sound = [], p in sounding
         if is_audio(p) and voice is None: errors.append((str(p), "a sound file: give a voice model with --voice DIR")); continue
         if pred is None and not sound: errors.append((str(p), "no sound to hear: a voice model reads sound files and videos with a sound track")); continue
         if pred is not None and not is_audio(p):
@@ -148,15 +148,16 @@ def _predict(args):
     inputs = expand_inputs(args.images, args.video)
     inputs += [f for p in map(Path, args.images) if p.is_dir() for f in sorted(p.rglob('*')) if is_audio(f)]
     media = [p for p in inputs if args.video or is_video(p) or is_audio(p)]
-    sound = any(is_audio(p) or has_audio(p) for p in media)  # only then the table has voice rows (and their columns)
-    voice_dir = args.model if _is_voice(args.model) else args.voice or (_shipped_voice() if sound else None)
+    sounding = {p for p in media if is_audio(p) or has_audio(p)}  # only then the table has voice rows (and their columns)
+    voice_model = _is_voice(args.model)
+    voice_dir = args.model if voice_model else args.voice or (_shipped_voice() if sounding else None)
     if not media and not args.csv and not args.out and not args.annotate and not args.timeline and voice_dir is None:  # images, as a list
         code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout,
                                backend=args.backend, detector=args.detector, tta=args.tta)
         if code: sys.exit(code)
         return
     voice = VoicePredictor(voice_dir) if voice_dir else None
-    pred = None if _is_voice(args.model) else Predictor(args.model, backend=args.backend, detector=args.detector, tta=args.tta)
+    pred = None if voice_model else Predictor(args.model, backend=args.backend, detector=args.detector, tta=args.tta)
     errors, shown = [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
@@ -169,7 +170,7 @@ def _predict(args):
     found = set()  # the inputs with at least one face, or a voice heard
     def seen(rows):
         for r in rows: found.add(r['file']); yield r
-    rows = seen(_media_rows(pred, voice, inputs, args, errors, progress))
+    rows = seen(_media_rows(pred, voice, inputs, sounding, args, errors, progress))
     classes = pred.classes if pred else voice.classes
     columns = (['file', *ROW_COLUMNS, *classes] if voice is None else  # with a voice: face, voice and fused rows in one table
                ['file', *MEDIA_COLUMNS, *classes])

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 __all__ = ['CLASSES', 'CSV_CODES', 'USAGE_SPLITS', 'SPLITS', 'IMG_SIZE', 'DATA_ENV', 'QUICK_ENV', 'CACHE_ENV', 'ARCHIVE_SUFFIXES',
            'CSV_NAMES', 'SPLIT_DIRS', 'IMAGE_SUFFIXES', 'FERDataError', 'cache_dir', 'is_archive', 'extract_archive',
            'find_source', 'decode_image', 'FERData', 'count_table', 'plot_counts', 'split_of', 'folder_items',
-           'read_fer_csv', 'to_fer_csv', 'save_npz', 'load_npz', 'is_quick', 'sample', 'load_fer', 'default_source',
-           'resolve_source', 'fer_block', 'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders', 'norm_stats']
+           'read_fer_csv', 'to_fer_csv', 'save_npz', 'load_npz', 'is_quick', 'sample', 'load_fer', 'fixture_source',
+           'default_source', 'resolve_source', 'fer_block', 'CachedDL', 'ResizeBatch', 'data_stats', 'fer_dataloaders',
+           'norm_stats']
 
 # %% ../nbs/00_data.ipynb #3273c39e
 CLASSES = ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise']
@@ -320,16 +321,27 @@ def load_fer(source=None, quick=None, n_per_class=40, seed=42, use_cache=True) -
     return sample(data, n_per_class, seed) if ifnone(quick, is_quick()) else data
 
 # %% ../nbs/00_data.ipynb #00db490e
-def default_source() -> str:
-    "`$EMOTION_FASTAI_DATA` if set, else a synthetic fixture (generated once in the cache), saying so"
-    if src := os.environ.get(DATA_ENV): return src
-    from emotion_fastai.sources import make_fixture
-    path = cache_dir()/'fixture'
+def fixture_source(env:str, # the environment variable that names the real data
+                   name:str, # the fixture's folder in the cache
+                   make, # called with that folder to write the fixture into it
+                   what:str # what the fixture holds, to say so
+                  ) -> str:
+    "`$env` if set, else the synthetic fixture that `make` writes (once, in the cache), saying so"
+    if src := os.environ.get(env): return src
+    path = cache_dir()/name
     if not (path/'.complete').exists():
         shutil.rmtree(path, ignore_errors=True)
-        make_fixture(path); (path/'.complete').touch()
-    print(f"{DATA_ENV} is not set: using a synthetic fixture at {path} (generated faces, not FER2013).", file=sys.stderr)
+        make(path); (path/'.complete').touch()
+    print(f"{env} is not set: using a synthetic fixture at {path} ({what}).", file=sys.stderr)
     return str(path)
+
+def _make_fixture(path):
+    from emotion_fastai.sources import make_fixture  # here: `sources` builds on this module
+    make_fixture(path)
+
+def default_source() -> str:
+    "`$EMOTION_FASTAI_DATA` if set, else a synthetic fixture (generated once in the cache), saying so"
+    return fixture_source(DATA_ENV, 'fixture', _make_fixture, 'generated faces, not FER2013')
 
 # %% ../nbs/00_data.ipynb #dfaa0710
 def resolve_source(source=None, download=False) -> str:

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torch import nn
 from safetensors.torch import save_file
 
+from .cli import _number  # the command line's checked numbers (argparse only: no fastai)
+
 # %% auto #0
 __all__ = ['CLASSES', 'MODEL_FORMAT', 'FACE', 'CROP', 'CORNERS', 'TEN_CROPS', 'conv_bn_relu', 'vgg_stage', 'vgg_fer', 'Faces',
            'stratified', 'load_faces', 'pack_data', 'crop_thetas', 'random_erase', 'normalise', 'augment', 'face_crop',
@@ -495,19 +497,6 @@ def score_and_save(model:nn.Module, data:dict, state:dict, clock:Clock, args, ar
     return rec
 
 # %% ../nbs/api/13_recipe.ipynb #bce1560e
-def _number(kind, low=None, high=None, above=False):
-    "An argparse type: a `kind` (int or float) from `low` (excluded if `above`) to `high`, else one sentence naming the range"
-    what = 'a whole number' if kind is int else 'a number'
-    limits = ' and '.join(filter(None, [f"{'above' if above else 'at least'} {low}" if low is not None else '',
-                                        f'at most {high}' if high is not None else '']))
-    def parse(s):
-        try: v = kind(s)
-        except ValueError: raise argparse.ArgumentTypeError(f"{s!r} is not {what}") from None
-        if (low is not None and (v <= low if above else v < low)) or (high is not None and v > high):
-            raise argparse.ArgumentTypeError(f"{s} is out of range: it must be {what} {limits}")
-        return v
-    return parse
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one sentence, no usage dump
         print(f"{self.prog}: error: {message}", file=sys.stderr); sys.exit(2)

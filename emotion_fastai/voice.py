@@ -6,7 +6,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/voice.html.md"""
 
 # %% ../nbs/api/11_voice.ipynb #061b280e
 from __future__ import annotations
-import contextlib, hashlib, io, json, os, re, shutil, sys, tempfile, time
+import contextlib, hashlib, io, json, os, re, sys, tempfile, time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from fastcore.basics import ifnone
 from fastai.vision.all import (Datasets, Categorize, TensorImageBW, Transform, Normalize, Learner, DataLoaders,
                                CrossEntropyLossFlat, accuracy, BalancedAccuracy, set_seed, SaveModelCallback)
 
-from .data import CLASSES, FERDataError, cache_dir, is_archive, extract_archive, is_quick, ARCHIVE_SUFFIXES
+from .data import CLASSES, FERDataError, cache_dir, is_archive, extract_archive, is_quick, fixture_source, ARCHIVE_SUFFIXES
 from .models import fer_cnn, n_params
 from .transfer import transfer_model, transfer_learner, fit_pretrained
 from .saved_model import ModelDirError, save_model, read_model_meta, _weights, _fits
@@ -169,13 +169,7 @@ def make_voice_fixture(path, # the folder to write: `Actor_01/` ... `Actor_24/`
 # %% ../nbs/api/11_voice.ipynb #ce393c51
 def default_voice_source() -> str:
     "`$EMOTION_FASTAI_RAVDESS` if set, else the synthetic fixture (generated once in the cache), saying so"
-    if src := os.environ.get(RAVDESS_ENV): return src
-    path = cache_dir()/'voice_fixture'
-    if not (path/'.complete').exists():
-        shutil.rmtree(path, ignore_errors=True)
-        make_voice_fixture(path); (path/'.complete').touch()
-    print(f"{RAVDESS_ENV} is not set: using a synthetic fixture at {path} (generated sounds, not RAVDESS).", file=sys.stderr)
-    return str(path)
+    return fixture_source(RAVDESS_ENV, 'voice_fixture', make_voice_fixture, 'generated sounds, not RAVDESS')
 
 # %% ../nbs/api/11_voice.ipynb #d4b9e9de
 FEATURES = dict(sr=SAMPLE_RATE, n_mels=64, n_fft=1024, hop_length=256, seconds=3.0, trim_db=30, fmax=8000, top_db=80)

@@ -1,6 +1,7 @@
 """The demo app as users meet it: `python app/app.py` served on a loopback port, driven with gradio_client and a
 real browser (Playwright + Debian's Chromium). The server always dies with the module, pass or fail."""
 import os, subprocess, sys
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -141,34 +142,38 @@ def test_concurrent_requests(client):
     for annotated, *_ in results:  # each picture arrived whole (identical outputs must not clobber each other)
         with Image.open(annotated) as im: im.load(); assert im.size == (512, 512)
 
-def test_browser(server, tmp_path):
+@contextmanager
+def _page(server, *flags):
+    "A page of the app at `server` in headless Chromium (with `flags`), closed after the block"
     if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
     sync_api = pytest.importorskip('playwright.sync_api')
-    artifacts = ROOT/'tests'/'artifacts'; artifacts.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            '--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking',
-            '--disable-component-update', '--disable-sync'])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox', '--headless', '--disable-gpu', *flags])
         try:
             page = browser.new_page(viewport={'width': 1280, 'height': 1000})
             page.set_default_timeout(60_000)
             page.goto(server)
-            page.locator('#photo input[type=file]').set_input_files(str(EXAMPLES/'astronaut.png'))
-            page.locator('#analyze').click()
-            page.locator('#status').get_by_text('1 face found by').wait_for()
-            text = page.locator('#emotion').inner_text()
-            page.screenshot(path=str(artifacts/'app_astronaut.png'), full_page=True)
-            page.get_by_role('tab', name='Video').click()  # the photo's result leaves with the Photo tab
-            page.wait_for_function("!document.querySelector('#status').innerText.trim()")
-            left = page.locator('#emotion').inner_text()
-            big = tmp_path/'big.mp4'
-            with open(big, 'wb') as f: f.truncate(51 * 2**20)
-            page.locator('#clip input[type=file]').set_input_files(str(big))
-            page.get_by_text('exceed the maximum allowed size').first.wait_for()  # refused by the page, before any upload
-            page.screenshot(path=str(artifacts/'app_video_tab.png'), full_page=True)
-            page.get_by_role('tab', name='Photo').click()  # and comes back with it
-            page.locator('#status').get_by_text('1 face found by').wait_for()
+            yield page
         finally: browser.close()
+
+def test_browser(server, tmp_path):
+    artifacts = ROOT/'tests'/'artifacts'; artifacts.mkdir(exist_ok=True)
+    with _page(server, '--disable-background-networking', '--disable-component-update', '--disable-sync') as page:
+        page.locator('#photo input[type=file]').set_input_files(str(EXAMPLES/'astronaut.png'))
+        page.locator('#analyze').click()
+        page.locator('#status').get_by_text('1 face found by').wait_for()
+        text = page.locator('#emotion').inner_text()
+        page.screenshot(path=str(artifacts/'app_astronaut.png'), full_page=True)
+        page.get_by_role('tab', name='Video').click()  # the photo's result leaves with the Photo tab
+        page.wait_for_function("!document.querySelector('#status').innerText.trim()")
+        left = page.locator('#emotion').inner_text()
+        big = tmp_path/'big.mp4'
+        with open(big, 'wb') as f: f.truncate(51 * 2**20)
+        page.locator('#clip input[type=file]').set_input_files(str(big))
+        page.get_by_text('exceed the maximum allowed size').first.wait_for()  # refused by the page, before any upload
+        page.screenshot(path=str(artifacts/'app_video_tab.png'), full_page=True)
+        page.get_by_role('tab', name='Photo').click()  # and comes back with it
+        page.locator('#status').get_by_text('1 face found by').wait_for()
     assert 'happy' in text.lower() and 'happy' not in left.lower()
 
 def _y4m(path, frames):
@@ -182,8 +187,6 @@ def _y4m(path, frames):
 
 def test_browser_webcam(server, tmp_path):
     "The live webcam tab with Chromium's fake camera playing a face: the stream is classified, box and emotion shown"
-    if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
-    sync_api = pytest.importorskip('playwright.sync_api')
     import cv2, numpy as np
     from PIL import Image
     face = np.asarray(Image.open(EXAMPLES/'astronaut.png').convert('RGB'))[20:240, 150:370]
@@ -193,44 +196,28 @@ def test_browser_webcam(server, tmp_path):
         im[120:340, 150 + 5*i:370 + 5*i] = face
         frames.append(im)
     cam = _y4m(tmp_path/'face.y4m', frames)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            '--no-sandbox', '--headless', '--disable-gpu', '--use-fake-ui-for-media-stream',
-            '--use-fake-device-for-media-stream', f'--use-file-for-fake-video-capture={cam}'])
-        try:
-            page = browser.new_page(viewport={'width': 1280, 'height': 1000})
-            page.set_default_timeout(60_000)
-            page.goto(server)
-            page.get_by_role('tab', name='Webcam (live)').click()
-            page.locator('#webcam').get_by_text('Click to Access Webcam').click()
-            page.locator('#webcam').get_by_text('Record').click()  # the button's label is 'capture photo', its text Record
-            page.locator('#emotion').get_by_text('happy').first.wait_for()
-            page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_webcam.png'), full_page=True)
-        finally: browser.close()
+    with _page(server, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+               f'--use-file-for-fake-video-capture={cam}') as page:
+        page.get_by_role('tab', name='Webcam (live)').click()
+        page.locator('#webcam').get_by_text('Click to Access Webcam').click()
+        page.locator('#webcam').get_by_text('Record').click()  # the button's label is 'capture photo', its text Record
+        page.locator('#emotion').get_by_text('happy').first.wait_for()
+        page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_webcam.png'), full_page=True)
 
 def test_browser_voice(server, tmp_path):
     "The Voice tab with Chromium's fake microphone playing a recorded (synthesized) voice: the recording is heard and classified"
-    if not Path(CHROMIUM).exists(): pytest.skip(f'{CHROMIUM} is missing (apt-get install chromium)')
-    sync_api = pytest.importorskip('playwright.sync_api')
     import numpy as np
     from emotion_fastai.audio import write_audio
     from emotion_fastai.voice import synth_voice
     said = np.concatenate([synth_voice('angry'), synth_voice('sad'), synth_voice('happy')])
     mic = write_audio(tmp_path/'said.wav', said, 16000)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            '--no-sandbox', '--headless', '--disable-gpu', '--use-fake-ui-for-media-stream',
-            '--use-fake-device-for-media-stream', f'--use-file-for-fake-audio-capture={mic}'])
-        try:
-            page = browser.new_page(viewport={'width': 1280, 'height': 1000})
-            page.set_default_timeout(60_000)
-            page.goto(server)
-            page.get_by_role('tab', name='Voice').click()
-            page.locator('#sound').get_by_role('button', name='Record', exact=False).first.click()
-            page.wait_for_timeout(3000)  # three seconds of the voice
-            page.locator('#sound').get_by_role('button', name='Stop', exact=False).first.click()
-            page.locator('#voice-status').get_by_text('The voice sounds').wait_for()
-            text = page.locator('#voice-emotion').inner_text()
-            page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_voice.png'), full_page=True)
-        finally: browser.close()
+    with _page(server, '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+               f'--use-file-for-fake-audio-capture={mic}') as page:
+        page.get_by_role('tab', name='Voice').click()
+        page.locator('#sound').get_by_role('button', name='Record', exact=False).first.click()
+        page.wait_for_timeout(3000)  # three seconds of the voice
+        page.locator('#sound').get_by_role('button', name='Stop', exact=False).first.click()
+        page.locator('#voice-status').get_by_text('The voice sounds').wait_for()
+        text = page.locator('#voice-emotion').inner_text()
+        page.screenshot(path=str(ROOT/'tests'/'artifacts'/'app_voice.png'), full_page=True)
     assert any(c in text.lower() for c in ('angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise')), text
