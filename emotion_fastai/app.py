@@ -16,7 +16,7 @@ from PIL import Image
 from fastcore.basics import patch
 
 import emotion_fastai
-from .inference import DEFAULT_MODEL, Predictor, ImageError, load_image, image_and_size, scale_box, draw_faces, crop_face
+from .inference import DEFAULT_MODEL, WEBCAM_MODEL, Predictor, ImageError, load_image, image_and_size, scale_box, draw_faces, crop_face
 from .saved_model import read_model_meta, ModelDirError
 from .interpret import gradcam, overlay_cam
 from .video import VideoError, ROW_COLUMNS, open_video, analyse_video, write_rows, plot_timeline, video_summary, LiveFaces
@@ -160,7 +160,7 @@ def cam(self:EmotionApp, pred:Predictor, img:np.ndarray, box, whole_image=False)
     return over, f'Grad-CAM shows where the model looked for **{pred.classes[idx]}**.'
 
 # %% ../nbs/12_app.ipynb #c2f601e0
-STREAM_MODEL = 'small'  # the model the webcam uses unless another is chosen: the fastest
+STREAM_MODEL = WEBCAM_MODEL  # the model the webcam uses unless another is chosen: lesson 7's small CNN
 
 @patch
 def stream(self:EmotionApp, frame, model=None, live:LiveFaces|None=None) -> tuple:

@@ -65,7 +65,7 @@ def get_arch(name:str # a name in `ARCHS`
 
 # %% ../nbs/api/02_archs.ipynb #50bb191d
 def _cnn(n_in, n_out, pretrained=False): return fer_cnn(n_in, n_out)
-def _small(n_in, n_out, pretrained=False): return fer_small(n_in, n_out)
+def _small(n_in, n_out, pretrained=False, **kwargs): return fer_small(n_in, n_out, **kwargs)
 def _torchvision(name, n_in, n_out, pretrained=False): return transfer_model(name, n_out, pretrained, n_in)
 def _torchvision_learner(name, dls, pretrained=False, **kwargs): return transfer_learner(dls, name, pretrained, **kwargs)
 def _effnet(n_in, n_out, pretrained=False): return effnet_model(n_out, pretrained)
@@ -75,6 +75,7 @@ def _vgg_fer(n_in, n_out, pretrained=False): return vgg_fer(n_in, n_out)
 register_arch('cnn', model=_cnn, aug=False, cam_body=all_but_head)
 register_arch('cnn_aug', model=_cnn, epochs=100, cam_body=all_but_head)
 register_arch('cnn_small', model=_small, epochs=60, cam_body=all_but_head)
+register_arch('cnn_tiny', model=partial(_small, widths=(32, 40, 80, 160)), epochs=60, cam_body=all_but_head)
 for name, size, epochs, lr_mult in (('vgg16_bn', 96, 60, 100), ('resnet34', 96, 60, 100), ('mobilenet_v2', 64, 8, 10)):
     register_arch(name, model=partial(_torchvision, name), learner=partial(_torchvision_learner, name), channels=3,
                   size=size, lr=2e-3, epochs=epochs, stats=imagenet_stats, lr_mult=lr_mult)

@@ -153,11 +153,12 @@ def _predict(args):
     voice_dir = args.model if voice_model else args.voice or (_shipped_voice() if sounding else None)
     if not media and not args.csv and not args.out and not args.annotate and not args.timeline and voice_dir is None:  # images, as a list
         code = predict_command(args.model, inputs, json_out=args.json, whole_image=args.whole_image, out=args.stdout,
-                               backend=args.backend, detector=args.detector, tta=args.tta)
+                               backend=args.backend, detector=args.detector, tta=args.tta, min_face=args.min_face)
         if code: sys.exit(code)
         return
     voice = VoicePredictor(voice_dir) if voice_dir else None
-    pred = None if voice_model else Predictor(args.model, backend=args.backend, detector=args.detector, tta=args.tta)
+    pred = None if voice_model else Predictor(args.model, backend=args.backend, detector=args.detector, tta=args.tta,
+                                              min_face=args.min_face)
     errors, shown = [], {}
     def progress(path, row):  # on stderr, at most twice a second: which file, how far, how long left
         now, (t0, last, total) = time.time(), shown.setdefault(path, (time.time(), 0., None))
@@ -285,6 +286,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument('--whole-image', action='store_true', help='classify the whole image as one face when none is found')
     r.add_argument('--detector', choices=['auto', 'yunet', 'haar'], default='auto',
                    help="the face detector (default: auto, YuNet when its file can be had, else OpenCV's Haar cascade)")
+    r.add_argument('--min-face', type=_number(int, 8), metavar='PX',
+                   help='the smallest face side to find, in pixels: YuNet searches a smaller copy for larger faces (faster)')
     r.add_argument('--backend', choices=['auto', 'torch', 'onnx', 'int8'], default='auto',
                    help="how to run the network (default: auto, the model's int8 copy when it has one, else torch)")
     r.set_defaults(func=_predict)

@@ -7,6 +7,7 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/detect.html.md"""
 # %% ../nbs/api/10_detect.ipynb #d4b6a222
 from __future__ import annotations
 import functools, hashlib, inspect, os, sys, tempfile, threading, urllib.error, urllib.request, warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from .effnet import sha256
 from .inference import detect_faces, to_rgb
 
 # %% auto #0
-__all__ = ['YUNET_FILE', 'YUNET_URL', 'YUNET_SHA256', 'YUNET_BYTES', 'YUNET_ENV', 'YUNET_SCORE', 'DETECTORS', 'DetectorWarning',
-           'yunet_file', 'YuNet', 'Haar', 'default_detector', 'face_detector']
+__all__ = ['YUNET_FILE', 'YUNET_URL', 'YUNET_SHA256', 'YUNET_BYTES', 'YUNET_ENV', 'YUNET_SCORE', 'DETECT_THREADS',
+           'YUNET_MIN_FACE', 'DETECTORS', 'DetectorWarning', 'yunet_file', 'cv2_threads', 'YuNet', 'Haar',
+           'default_detector', 'face_detector']
 
 # %% ../nbs/api/10_detect.ipynb #1e51e654
 YUNET_FILE = 'face_detection_yunet_2023mar.onnx'
@@ -72,12 +74,25 @@ def yunet_file(download=True # fetch the file into the cache when it is not ther
     return _fallback(why) if (why := _download(YUNET_URL, f)) else f
 
 # %% ../nbs/api/10_detect.ipynb #a0a5ee76
-def _work_scale(h, w, detect_side, min_side) -> tuple:
-    "`(scale, pad)`: shrink to `detect_side` at most; a small image enlarged to `min_side` and padded by half its side, as `detect_faces` does"
+DETECT_THREADS = 1  # OpenCV's threads for a search: two are faster on an idle CPU, far slower beside a busy core (bench/latency.py)
+
+@contextmanager
+def cv2_threads(n:int|None):
+    "OpenCV's threads set to `n` inside the block, put back after (`None`: left as they are)"
+    old = cv2.getNumThreads()
+    if n: cv2.setNumThreads(n)
+    try: yield
+    finally: cv2.setNumThreads(old)
+
+YUNET_MIN_FACE = 56  # face side, in working pixels, that YuNet finds in 94% of bench/detection.py's scenes (all at 90)
+
+def _work_scale(h, w, detect_side, min_side, min_face=None) -> tuple:
+    "`(scale, pad)`: shrink to `detect_side` at most, and further while a `min_face` face stays `YUNET_MIN_FACE` pixels; a small image enlarged to `min_side` and padded by half its side, as `detect_faces` does"
     s, pad = min(1., detect_side / max(h, w)), 0
     if min(h, w) * s < min_side:
         s = min(min_side / min(h, w), 2 * detect_side / max(h, w))
         pad = round(min(h, w) * s / 2)
+    elif min_face: s = min(s, max(YUNET_MIN_FACE / min_face, 64 / min(h, w)))  # at least 64 px high: YuNet's input
     return s, pad
 
 def _boxes(found, h, w) -> list:
@@ -99,12 +114,14 @@ class YuNet:
                  nms_threshold=0.3, # of overlapping boxes (IoU above this) keep the best scored
                  top_k=5000, # candidates kept before merging overlapping boxes
                  detect_side=640, # run on a copy whose longest side is at most this many pixels
-                 min_side=192 # enlarge (and pad) an image whose shortest side would be below this many pixels
+                 min_side=192, # enlarge (and pad) an image whose shortest side would be below this many pixels
+                 min_face:int|None=None, # the smallest face side wanted, in the image's pixels: search a copy shrunk until it is `YUNET_MIN_FACE` px
+                 threads=DETECT_THREADS # OpenCV's threads while it searches (one setting for the whole process, put back after)
                 ):
         if path is None and (path := yunet_file()) is None:
             raise FileNotFoundError(f"YuNet's model file {YUNET_FILE} is not available (see the warning): use Haar()")
         self.path, self.score_threshold, self.nms_threshold, self.top_k = Path(path), score_threshold, nms_threshold, top_k
-        self.detect_side, self.min_side = detect_side, min_side
+        self.detect_side, self.min_side, self.min_face, self.threads = detect_side, min_side, min_face, threads
         self._net()  # a file OpenCV cannot read fails here, not on the first image
 
     def __repr__(self): return f"YuNet({self.path.name}, score_threshold={self.score_threshold})"
@@ -122,13 +139,13 @@ class YuNet:
         "YuNet's detections in `img`'s pixels, one row of 15 floats per face: `x, y, w, h`, five landmarks `x, y` (OpenCV's order: right eye, left eye, nose tip, right and left mouth corners) and the score"
         rgb = to_rgb(img)
         h, w = rgb.shape[:2]
-        s, pad = _work_scale(h, w, self.detect_side, self.min_side)
+        s, pad = _work_scale(h, w, self.detect_side, self.min_side, self.min_face)
         small = rgb if s == 1 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
                                               interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         if pad: small = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         net = self._net()
         net.setInputSize((small.shape[1], small.shape[0]))
-        _, found = net.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
+        with cv2_threads(self.threads): _, found = net.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
         if found is None: return np.zeros((0, 15), np.float32)
         found = found.copy()
         found[:, :14] = (found[:, :14] - np.r_[pad, pad, 0, 0, [pad] * 10]) / s  # back to img's pixels
@@ -143,10 +160,11 @@ class YuNet:
 class Haar:
     "OpenCV's Haar cascade (`emotion_fastai.inference.detect_faces`) behind the same call as `YuNet`: an RGB image in, boxes out"
     name = 'Haar cascade'
-    def __init__(self, **kwargs # options of `detect_faces`: scale_factor, min_neighbors, min_size, detect_side, min_side
+    def __init__(self, threads=DETECT_THREADS, # OpenCV's threads while it searches
+                 **kwargs # options of `detect_faces`: scale_factor, min_neighbors, min_size, detect_side, min_side
                 ):
         inspect.signature(detect_faces).bind(None, **kwargs)  # a misspelt option fails here
-        self.kwargs = kwargs
+        self.kwargs, self.threads = kwargs, threads
 
     def __repr__(self): return f"Haar({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
 
@@ -155,7 +173,7 @@ class Haar:
         "Boxes `(x, y, w, h)` of the frontal faces in `img`, in its pixels, largest first"
         a = np.asarray(img)
         gray = a if a.ndim == 2 and a.dtype == np.uint8 else cv2.cvtColor(to_rgb(a), cv2.COLOR_RGB2GRAY)
-        return detect_faces(gray, **self.kwargs)
+        with cv2_threads(self.threads): return detect_faces(gray, **self.kwargs)
 
 # %% ../nbs/api/10_detect.ipynb #e7236209
 DETECTORS = ('auto', 'yunet', 'haar')
@@ -165,8 +183,10 @@ def default_detector():
     "YuNet when its file can be had (`yunet_file`), else the Haar cascade; made once (`default_detector.cache_clear()` to look again)"
     return YuNet(path) if (path := yunet_file()) else Haar()
 
-def face_detector(kind='auto' # 'yunet', 'haar', or 'auto': `default_detector()`
+def face_detector(kind='auto', # 'yunet', 'haar', or 'auto': `default_detector()`
+                  min_face:int|None=None # YuNet: the smallest face side wanted, in pixels (`YuNet`'s `min_face`)
                  ):
     "The face detector named `kind`"
     if kind not in DETECTORS: raise ValueError(f"kind must be one of {', '.join(DETECTORS)}, not {kind!r}")
-    return default_detector() if kind == 'auto' else YuNet() if kind == 'yunet' else Haar()
+    det = default_detector() if kind == 'auto' else YuNet() if kind == 'yunet' else Haar()
+    return YuNet(det.path, min_face=min_face) if min_face and isinstance(det, YuNet) else det

@@ -20,7 +20,7 @@ from fastprogress.fastprogress import progress_bar
 from fastai.vision.all import Learner, CrossEntropyLossFlat
 
 from .data import CLASSES, SPLIT_DIRS, FERData, FERDataError, load_fer, fer_dataloaders
-from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward
+from .saved_model import load_model, as_faces, prepare, inference_copy, fast_forward, in_chunks, torch_threads
 from .quantize import OnnxNet, int8_file, served_int8_net
 from .metrics import score, per_class_table
 from .results import shown_path, recorded_command
@@ -105,13 +105,13 @@ def tta_views(tta=False) -> list:
 def predict_views(model:nn.Module|OnnxNet, meta:dict, images, views=('plain',), bs=256, progress=True) -> np.ndarray:
     "Class probabilities of `images` (N,H,W uint8) under each TTA view: shape (len(views), N, classes)"
     images, views = as_faces(images), tta_views(list(views))
-    if isinstance(model, OnnxNet): device, net = 'cpu', model  # e.g. the int8 model
+    if isinstance(model, OnnxNet): device, net = 'cpu', model  # e.g. the int8 model: it shares each batch among threads
     else:
         device, fast = next(model.parameters()).device, inference_copy(model)
-        net = lambda x: fast_forward(fast, x)
+        net = lambda x: fast_forward(fast, x) if device.type != 'cpu' else in_chunks(partial(fast_forward, fast), x)
     out = np.empty((len(views), len(images), len(meta['classes'])), dtype=np.float32)
     starts = range(0, len(images), bs)
-    with torch.inference_mode():
+    with torch.inference_mode(), torch_threads(1):  # one thread per call; `in_chunks` runs calls side by side
         for i in (progress_bar(starts, leave=False) if progress and len(starts) > 1 else starts):
             for v, x in enumerate(tta_batch(images[i:i+bs], meta, views).to(device).chunk(len(views))):
                 out[v, i:i+bs] = net(x).float().softmax(1).cpu().numpy()

@@ -7,7 +7,6 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/inference.html.md"""
 # %% ../nbs/10_inference.ipynb #a713075b
 from __future__ import annotations
 import hashlib, io, json, os, sys, threading, warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,14 @@ from fastcore.basics import patch
 
 import emotion_fastai
 from .data import IMAGE_SUFFIXES, cache_dir
-from .saved_model import ModelDirError, load_model, prepare, inference_copy, fast_forward
+from .saved_model import ModelDirError, load_model, prepare, inference_copy, fast_forward, in_chunks, torch_threads
 from .quantize import OnnxNet, int8_file, int8_net, served_int8_net, to_onnx
 from .evaluate import tta_batch, tta_views
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'DEFAULT_MODEL', 'NO_FACE', 'BACKENDS', 'NO_FACE_CLI', 'ImageError',
-           'to_uint8', 'to_rgb', 'fit_size', 'image_and_size', 'load_image', 'face_cascade', 'detect_faces',
-           'crop_face', 'default_model_dir', 'softmax', 'face_result', 'scale_box', 'torch_threads', 'Predictor',
+__all__ = ['MAX_PIXELS', 'MAX_SIDE', 'CASCADE', 'MARGIN', 'DEFAULT_MODEL', 'WEBCAM_MODEL', 'NO_FACE', 'BACKENDS', 'NO_FACE_CLI',
+           'ImageError', 'to_uint8', 'to_rgb', 'fit_size', 'image_and_size', 'load_image', 'face_cascade',
+           'detect_faces', 'crop_face', 'default_model_dir', 'softmax', 'face_result', 'scale_box', 'Predictor',
            'whole_image_box', 'export_onnx', 'draw_faces', 'expand_images', 'format_results', 'predict_command']
 
 # %% ../nbs/10_inference.ipynb #ba8d8557
@@ -189,6 +188,7 @@ def crop_face(gray:np.ndarray, box, margin=0., size=None) -> np.ndarray:
 MARGIN = 0.
 
 DEFAULT_MODEL = 'cnn_aug_kd'  # the demo's model: the best on PublicTest of those recorded in results/
+WEBCAM_MODEL = 'small'  # the webcam's: the most accurate of those at least twice as fast as the default (bench/latency.py)
 
 def default_model_dir() -> Path:
     "`$EMOTION_FASTAI_MODEL`, else the demo's `app/models/cnn_aug_kd` in a source checkout"
@@ -221,14 +221,6 @@ def scale_box(box, img:np.ndarray, size) -> tuple:
 # %% ../nbs/10_inference.ipynb #f8a6c938
 BACKENDS = ('auto', 'torch', 'onnx', 'int8')
 
-@contextmanager
-def torch_threads(n:int|None):
-    "PyTorch's CPU threads set to `n` inside the block, restored after (`None`: left as they are)"
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
-
 # %% ../nbs/10_inference.ipynb #a7c3e9d1
 class Predictor:
     "Load the model in `model_dir` once, then detect and classify the faces of any image"
@@ -236,21 +228,22 @@ class Predictor:
                  device='cpu', # where the network runs
                  backend='auto', # 'torch', 'onnx' (ONNX Runtime), 'int8' (the model's int8 copy); 'auto': int8 if the model has it
                  margin=MARGIN, # grow each detected face box by this share of its side before cropping
-                 threads:int|None=None, # CPU threads for the network; default: 1 for PyTorch, ONNX Runtime's own for ONNX
+                 threads:int|None=None, # threads sharing a batch of faces, each running the network on one; default: one per core
                  detector='auto', # 'yunet', 'haar', 'auto' (YuNet when its file can be had, else Haar), or a callable: RGB image -> boxes
+                 min_face:int|None=None, # the smallest face side to find, in pixels: YuNet searches a smaller copy for larger faces
                  tta=False # views of each face averaged (lesson 8's `tta_views`): False, True (the mirror), 'all' (four), 'ten' (ten crops)
                 ):
         if backend not in BACKENDS: raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self.model, self.meta = load_model(self.model_dir, device)  # first: a bad model directory fails before any detector work
         from emotion_fastai.detect import face_detector  # here: `detect` builds on this module
-        self.detector = face_detector(detector) if isinstance(detector, str) else detector
+        self.detector = face_detector(detector, min_face) if isinstance(detector, str) else detector
         self.device, self.margin, self.views = torch.device(device), margin, tta_views(tta)
         self.classes, self.size, self.channels = list(self.meta['classes']), self.meta['size'], self.meta['channels']
         self.fast = inference_copy(self.model)  # batch norms folded, channels-last: the same network, faster on a CPU
         served = served_int8_net(self.model_dir, threads) if backend == 'auto' and self.device.type == 'cpu' else None
         self.backend = 'int8' if served else 'torch' if backend == 'auto' else backend
-        self.threads = threads or (1 if self.backend == 'torch' else None)
+        self.threads = threads
         self.net = served or (int8_net(self.model_dir, threads) if self.backend == 'int8' else
                               OnnxNet(export_onnx(self), threads) if self.backend == 'onnx' else None)
 
@@ -259,19 +252,23 @@ class Predictor:
     def detector_name(self) -> str: return getattr(self.detector, 'name', type(self.detector).__name__)
 
     def preprocess(self, faces) -> np.ndarray:
-        "A float32 batch (N, channels, size, size) from grayscale `uint8` face crops, made by `prepare` as for evaluation"
-        return prepare(list(faces), self.meta).numpy()
+        "A float32 batch (N, channels, size, size) from grayscale `uint8` face crops, as `prepare` makes it"
+        a = np.asarray(faces) if len({np.shape(f) for f in faces}) == 1 else None
+        if a is None or a.shape[1:] != (self.size, self.size) or self.channels != 1 or 'crop' in self.meta:
+            return prepare(list(faces), self.meta).numpy()
+        return (a[:, None] * np.float32(1/255) - np.float32(self.meta['mean'][0])) / np.float32(self.meta['std'][0])
 
-    def logits(self, x:torch.Tensor) -> np.ndarray:
-        "The network's outputs for the model-ready batch `x`, on the backend chosen"
-        if self.net is not None: return self.net(x).numpy()
-        with torch.inference_mode(), torch_threads(self.threads):
-            return fast_forward(self.fast, x.to(self.device)).float().cpu().numpy()
+    def logits(self, x) -> np.ndarray:
+        "The network's outputs for the model-ready batch `x` (array or tensor), on the backend chosen"
+        if self.net is not None: return self.net.run(x)
+        x = torch.as_tensor(x).to(self.device)
+        if self.device.type != 'cpu': return fast_forward(self.fast, x).float().cpu().numpy()
+        with torch_threads(1): return in_chunks(lambda b: fast_forward(self.fast, b).float(), x, self.threads).numpy()
 
     def classify(self, faces) -> np.ndarray:
         "Probabilities (N, classes) for the grayscale face crops `faces`, averaged over the predictor's views"
         if not len(faces): return np.zeros((0, len(self.classes)), np.float32)
-        views = tta_batch(list(faces), self.meta, self.views)  # one call for all the views of all the faces
+        views = self.preprocess(faces) if self.views == ['plain'] else tta_batch(list(faces), self.meta, self.views)
         return softmax(self.logits(views)).reshape(len(self.views), len(faces), -1).mean(0)
 
 # %% ../nbs/10_inference.ipynb #ff993b95
@@ -371,9 +368,9 @@ def format_results(results, top=3) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/10_inference.ipynb #eeeb9e97
-def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto', detector='auto', tta=False) -> int:
+def predict_command(model, images, json_out=False, whole_image=False, out=None, backend='auto', detector='auto', tta=False, min_face=None) -> int:
     "Print the faces and emotions in `images` (files or folders) read by `model` to `out` (default: stdout), and each image that could not be read to stderr; returns 1 if any, else 0"
-    results = Predictor(model, backend=backend, detector=detector, tta=tta).predict_files(images, whole_image=whole_image)
+    results = Predictor(model, backend=backend, detector=detector, tta=tta, min_face=min_face).predict_files(images, whole_image=whole_image)
     read = [r for r in results if not r['error']]
     print(json.dumps([{k: r[k] for k in ('file', 'faces', 'message')} for r in read], indent=2)
           if json_out else format_results(read), file=out or sys.stdout)

@@ -16,7 +16,7 @@ from torch import nn
 
 from .data import CLASSES, FERData, FERDataError, sample
 from .effnet import sha256
-from .saved_model import INT8_FILE, ModelDirError, load_model, read_model_meta, prepare, as_faces
+from .saved_model import INT8_FILE, ModelDirError, load_model, read_model_meta, prepare, as_faces, in_chunks
 
 # %% auto #0
 __all__ = ['to_onnx', 'calibration_faces', 'weights_digest', 'quantize_model', 'record_int8', 'onnx_session', 'OnnxNet',
@@ -98,7 +98,7 @@ def record_int8(model_dir, **facts):
 
 # %% ../nbs/api/04_int8.ipynb #474ecb83
 def onnx_session(path, # an `.onnx` file
-                 threads:int|None=None # intra-op threads; default: ONNX Runtime's (one per core)
+                 threads:int|None=1 # intra-op threads (1: each call runs in its caller's thread); `None`: one per core
                 ):
     "An ONNX Runtime session for `path` on the CPU, with `threads` threads that do not busy-wait between calls"
     try: import onnxruntime as ort
@@ -111,10 +111,16 @@ def onnx_session(path, # an `.onnx` file
 
 class OnnxNet:
     "An ONNX model that runs like a PyTorch one: a normalised (N,C,H,W) tensor in, a logits tensor out"
-    def __init__(self, path, threads:int|None=None): self.path, self.session = Path(path), onnx_session(path, threads)
+    def __init__(self, path, # an `.onnx` file taking `image`
+                 threads:int|None=None # threads sharing a batch (`in_chunks`), each call on one; default: one per core
+                ): self.path, self.session, self.threads = Path(path), onnx_session(path), threads
     def __repr__(self): return f'OnnxNet({self.path.name})'
-    def __call__(self, x:torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(None, {'image': np.ascontiguousarray(x.cpu().numpy(), np.float32)})[0])
+    def _run(self, x:np.ndarray) -> np.ndarray: return self.session.run(None, {'image': x})[0]
+    def run(self, x) -> np.ndarray:
+        "Logits for the batch `x` (array or tensor): one call for one chunk, else chunks shared among the threads"
+        x = np.ascontiguousarray(x.cpu().numpy() if isinstance(x, torch.Tensor) else x, np.float32)
+        return in_chunks(self._run, x, self.threads)
+    def __call__(self, x:torch.Tensor) -> torch.Tensor: return torch.from_numpy(self.run(x))
 
 # %% ../nbs/api/04_int8.ipynb #20d77015
 def int8_file(model_dir) -> Path|None:

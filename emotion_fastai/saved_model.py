@@ -7,6 +7,8 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/saved_model.html.md"""
 # %% ../nbs/api/03_saved_model.ipynb #4b9198cb
 from __future__ import annotations
 import copy, json, os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,9 @@ from .models import n_params
 from .archs import ARCHS
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'INT8_FILE', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta', 'load_model', 'as_faces',
-           'model_input', 'prepare', 'inference_copy', 'fast_forward', 'predict_faces']
+__all__ = ['MODEL_FORMAT', 'INT8_FILE', 'CHUNK', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta', 'load_model',
+           'as_faces', 'model_input', 'prepare', 'inference_copy', 'fast_forward', 'torch_threads', 'in_chunks',
+           'predict_faces']
 
 # %% ../nbs/api/03_saved_model.ipynb #24e682a6
 MODEL_FORMAT = 'emotion-fastai-model/1'
@@ -158,19 +161,46 @@ def inference_copy(model:nn.Module) -> nn.Module:
 # %% ../nbs/api/03_saved_model.ipynb #55a9c12c
 def fast_forward(m:nn.Module, x:torch.Tensor) -> torch.Tensor:
     "Run `m` (from `inference_copy`) on `x`: a `Sequential` body in channels-last, then its head on a contiguous tensor"
-    if not isinstance(m, nn.Sequential) or len(m) < 2: return m(x)
-    return m[-1](m[:-1](x.contiguous(memory_format=torch.channels_last)).contiguous())
+    with torch.inference_mode():  # here, not only in the caller: each thread has its own mode
+        if not isinstance(m, nn.Sequential) or len(m) < 2: return m(x)
+        return m[-1](m[:-1](x.contiguous(memory_format=torch.channels_last)).contiguous())
+
+# %% ../nbs/api/03_saved_model.ipynb #97f0848b
+CHUNK = 32  # faces per call when a batch is shared among threads
+
+@contextmanager
+def torch_threads(n:int|None):
+    "PyTorch's CPU threads set to `n` inside the block, restored after (`None`: left as they are)"
+    old = torch.get_num_threads()
+    if n: torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(old)
+
+# %% ../nbs/api/03_saved_model.ipynb #13d76e8b
+def in_chunks(f, # a function of a batch (array or tensor) returning one row per item
+              x, # the batch
+              threads:int|None=None, # threads taking chunks; default: one per core
+              chunk=CHUNK # items per call of `f`
+             ):
+    "`f(x)`, computed `chunk` items at a time by up to `threads` threads that each take the next chunk when free"
+    threads = threads or os.cpu_count() or 1
+    if threads == 1 or len(x) <= chunk: return f(x)  # one chunk: the caller's thread, no pool
+    with ThreadPoolExecutor(min(threads, -(-len(x) // chunk))) as pool:
+        outs = list(pool.map(f, [x[i:i+chunk] for i in range(0, len(x), chunk)]))
+    return torch.cat(outs) if isinstance(outs[0], torch.Tensor) else np.concatenate(outs)
 
 # %% ../nbs/api/03_saved_model.ipynb #7b1b3bcb
 def predict_faces(model:nn.Module, # a network from `load_model`
                   meta:dict, # its `model.json`
                   faces, # grayscale face crops, as `prepare` takes them
-                  bs=256 # faces per forward pass
+                  bs=256, # faces prepared at a time
+                  threads:int|None=None # on a CPU: threads sharing each batch (`in_chunks`); default: one per core
                  ) -> np.ndarray:
     "Class probabilities (N, classes) of grayscale face crops `faces`, fed to `model` as `meta` says, in batches"
     faces = faces if isinstance(faces, (list, tuple)) else as_faces(faces)
     fast, device = inference_copy(model), next(model.parameters()).device
-    with torch.inference_mode():
-        probs = [fast_forward(fast, prepare(faces[i:i+bs], meta).to(device)).float().softmax(1).cpu()
+    run = lambda x: fast_forward(fast, x).float().softmax(1).cpu()
+    with torch_threads(1 if device.type == 'cpu' else None):
+        probs = [in_chunks(run, prepare(faces[i:i+bs], meta).to(device), threads if device.type == 'cpu' else 1)
                  for i in range(0, len(faces), bs)]
     return torch.cat(probs).numpy() if probs else np.zeros((0, len(meta['classes'])), np.float32)

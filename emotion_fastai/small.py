@@ -1,4 +1,4 @@
-"""A network designed for latency rather than accuracy: a narrow layer at full resolution, a strided one, and the scratch CNN's blocks at half the width; what it costs, what it saves, and how distillation from the course's best model trains it.
+"""A network designed for latency rather than accuracy: a narrow layer at full resolution, a strided one, and the scratch CNN's blocks at half the width; what it costs, what it saves, how distillation from the course's best model trains it, and what a narrower sibling gives up to match the `fer` package's speed.
 
 Docs: https://emotion-fastai.github.io/emotion-fastai/small_cnn.html.md"""
 

@@ -26,7 +26,7 @@ from .metrics import score
 from .callbacks import recorder_history
 from .results import recorded_command
 from .audio import AudioError, read_audio, audio_windows
-from .inference import torch_threads
+from .saved_model import torch_threads
 
 # %% auto #0
 __all__ = ['RAVDESS_ENV', 'SAMPLE_RATE', 'RAVDESS_EMOTIONS', 'TO_FER', 'ACTOR_SPLITS', 'AUDIO_SUFFIXES', 'QUICK_ACTORS',

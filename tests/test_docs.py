@@ -25,6 +25,7 @@ BAD_TEXT = [
 ALLOW = [  # (page, regex) of lines that show an error on purpose: the lessons teach what the library says when input is bad
     ('inference.html', r'is not a readable image \(OSError: image file is truncated\)'),
     ('transfer.html', r'could not be downloaded \(ConnectionError: no network\)'),
+    ('data.html', r'except pd\.errors\.EmptyDataError: raise'),  # the source of `read_fer_csv`, shown by the lesson
 ]
 READ_PAGE = """() => ({
     title: document.title,
@@ -261,6 +262,12 @@ TAUGHT = {
     'augmentation.html': ['aug_transforms(do_flip=True', 'fer_augmentations()'],
     'transfer.html': ['vision_learner(dls, mobilenet_v2', '.fine_tune(', 'learn.freeze()', 'learn.unfreeze()',
                       'slice(lr/2/lr_mult, lr/2)', "model_meta[mobilenet_v2]"],
+    'data.html': ['def load_fer(', 'DataBlock(blocks=(ImageBlock(', 'def fer_dataloaders('],
+    'evaluation.html': ['def tta_batch(', 'def predict_views(', 'def evaluate_model('],
+    'interpret.html': ['def cam_maps(', 'def gradcam('],
+    'inference.html': ['class Predictor:', 'def classify(self, faces)', 'def predict(self:Predictor'],
+    'video.html': ['class FaceTracker:', 'def analyse_video(', 'class LiveFaces:'],
+    'app.html': ['class EmotionApp:', 'gr.Blocks(title='],
 }
 
 
