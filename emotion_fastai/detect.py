@@ -7,7 +7,6 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/detect.html.md"""
 # %% ../nbs/api/10_detect.ipynb #d4b6a222
 from __future__ import annotations
 import functools, hashlib, inspect, os, sys, tempfile, threading, urllib.error, urllib.request, warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import cv2
 from .data import cache_dir
 from .effnet import sha256
 from .inference import detect_faces, to_rgb
+from .saved_model import thread_setting
 
 # %% auto #0
 __all__ = ['YUNET_FILE', 'YUNET_URL', 'YUNET_SHA256', 'YUNET_BYTES', 'YUNET_ENV', 'YUNET_SCORE', 'DETECT_THREADS',
@@ -76,13 +76,9 @@ def yunet_file(download=True # fetch the file into the cache when it is not ther
 # %% ../nbs/api/10_detect.ipynb #a0a5ee76
 DETECT_THREADS = 1  # OpenCV's threads for a search: two are faster on an idle CPU, far slower beside a busy core (bench/latency.py)
 
-@contextmanager
 def cv2_threads(n:int|None):
     "OpenCV's threads set to `n` inside the block, put back after (`None`: left as they are)"
-    old = cv2.getNumThreads()
-    if n: cv2.setNumThreads(n)
-    try: yield
-    finally: cv2.setNumThreads(old)
+    return thread_setting(cv2.getNumThreads, cv2.setNumThreads, n)
 
 YUNET_MIN_FACE = 56  # face side, in working pixels, that YuNet finds in 94% of bench/detection.py's scenes (all at 90)
 

@@ -25,8 +25,8 @@ from .archs import ARCHS
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'INT8_FILE', 'CHUNK', 'ModelDirError', 'build_model', 'save_model', 'read_model_meta', 'load_model',
-           'as_faces', 'model_input', 'prepare', 'inference_copy', 'fast_forward', 'torch_threads', 'in_chunks',
-           'predict_faces']
+           'as_faces', 'model_input', 'prepare', 'inference_copy', 'fast_forward', 'thread_setting', 'torch_threads',
+           'in_chunks', 'predict_faces']
 
 # %% ../nbs/api/03_saved_model.ipynb #24e682a6
 MODEL_FORMAT = 'emotion-fastai-model/1'
@@ -169,12 +169,19 @@ def fast_forward(m:nn.Module, x:torch.Tensor) -> torch.Tensor:
 CHUNK = 32  # faces per call when a batch is shared among threads
 
 @contextmanager
+def thread_setting(get, # reads a library's thread count, e.g. `torch.get_num_threads`
+                   put, # sets it, e.g. `torch.set_num_threads`
+                   n:int|None # the count inside the block; `None`: left as it is
+                  ):
+    "A library's thread count set to `n` inside the block, put back after"
+    old = get()
+    if n: put(n)
+    try: yield
+    finally: put(old)
+
 def torch_threads(n:int|None):
     "PyTorch's CPU threads set to `n` inside the block, restored after (`None`: left as they are)"
-    old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
+    return thread_setting(torch.get_num_threads, torch.set_num_threads, n)
 
 # %% ../nbs/api/03_saved_model.ipynb #13d76e8b
 def in_chunks(f, # a function of a batch (array or tensor) returning one row per item
