@@ -19,8 +19,8 @@ The classifier rows run lesson 7's fastest model (`cnn_tiny`), the webcam's (`WE
 (`DEFAULT_MODEL`), each in int8 as it serves, with each model's accuracy on the faces beside it; the photo and
 webcam-frame rows run the webcam's. The thread rows (this project alone) show why every path runs the network on one
 thread per call and shares a batch among threads by chunks (`in_chunks`): ONNX Runtime and PyTorch on two threads,
-and OpenCV's detector on one and two. Then the app's webcam loop (`LiveFaces`, drawing, JPEG) and one `/predict`
-request through the running app.
+and the face detector on one and two (YuNet in ONNX Runtime), beside the same network in OpenCV's `FaceDetectorYN`.
+Then the app's webcam loop (`LiveFaces`, drawing, JPEG) and one `/predict` request through the running app.
 
 The faces are FER2013's PublicTest when `EMOTION_FASTAI_DATA` is set, else crops of the public-domain astronaut
 photograph (no accuracy then). `fer` pins packages this project cannot share (opencv-contrib, full TensorFlow,
@@ -48,6 +48,7 @@ from emotion_fastai.saved_model import load_model, in_chunks, torch_threads, inf
 from emotion_fastai.quantize import OnnxNet, int8_file, int8_instructions, onnx_session
 from emotion_fastai.evaluate import predict_arrays
 from emotion_fastai.video import LiveFaces
+from emotion_fastai.detect import cv2_threads
 from video import frame as clip_frame  # bench/video.py: a 640×480 frame with faces drifting slowly
 from detection import make_scenes, background  # bench/detection.py: textured 640×480 scenes with faces
 
@@ -173,9 +174,12 @@ def thread_rows(model_dir, faces, photo, batch) -> dict:
     def torch_ms(n, x):
         with torch.inference_mode(), torch_threads(n): return median_ms(lambda: fast_forward(fast, x), 40)
     det = Predictor(model_dir).detector
-    def yunet_ms(n):
-        d = copy.copy(det); d.threads = n  # the detector, searching on `n` of OpenCV's threads
+    def detector_ms(n):
+        d = copy.copy(det); d.threads = n  # the detector, searching on `n` threads
         return median_ms(lambda: d(photo), 10)
+    def opencv_ms():  # the same network through OpenCV's FaceDetectorYN
+        net, bgr = cv2.FaceDetectorYN.create(str(det.path), '', (640, 480), det.score_threshold), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)
+        with cv2_threads(1): return median_ms(lambda: net.detect(bgr), 10)
     t1 = torch.from_numpy(x1)
     return {'int8, one face, 1 thread': ('ms', lambda: median_ms(lambda: run(s1, x1), 40)),
             'int8, one face, 2 threads in the call': ('ms', lambda: median_ms(lambda: run(s2, x1), 40)),
@@ -184,8 +188,9 @@ def thread_rows(model_dir, faces, photo, batch) -> dict:
             f'int8, batch of {batch}, 2 threads taking chunks of 32 (in_chunks)': ('faces/s', lambda: rate(lambda: shared.run(xb), batch)),
             'float (PyTorch), one face, 1 thread': ('ms', lambda: torch_ms(1, t1)),
             'float (PyTorch), one face, 2 threads': ('ms', lambda: torch_ms(2, t1)),
-            f'{det.name} on a 640×480 photo, OpenCV on 1 thread': ('ms', lambda: yunet_ms(1)),
-            f'{det.name} on a 640×480 photo, OpenCV on 2 threads': ('ms', lambda: yunet_ms(2))}
+            f'{det.name} on a 640×480 photo, 1 thread': ('ms', lambda: detector_ms(1)),
+            f'{det.name} on a 640×480 photo, 2 threads': ('ms', lambda: detector_ms(2)),
+            **({"YuNet on a 640×480 photo through OpenCV's FaceDetectorYN, 1 thread": ('ms', opencv_ms)} if det.name == 'YuNet' else {})}
 
 
 def measure(rows, threads, rounds) -> dict:

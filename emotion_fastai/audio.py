@@ -21,9 +21,9 @@ from .data import CLASSES
 from .metrics import score
 
 # %% auto #0
-__all__ = ['SAMPLE_RATE', 'AUDIO_SUFFIXES', 'TIMELINE_COLUMNS', 'MEDIA_COLUMNS', 'AudioError', 'is_audio', 'write_audio',
-           'write_clip', 'open_audio', 'has_audio', 'audio_duration', 'read_audio', 'audio_windows', 'loudness',
-           'is_silent', 'fuse', 'timeline_row', 'timeline_rows', 'fuse_timelines', 'fusion_table']
+__all__ = ['SAMPLE_RATE', 'AUDIO_SUFFIXES', 'SILENCE_DB', 'TIMELINE_COLUMNS', 'MEDIA_COLUMNS', 'AudioError', 'is_audio',
+           'write_audio', 'write_clip', 'open_audio', 'has_audio', 'audio_duration', 'read_audio', 'audio_windows',
+           'loudness', 'is_silent', 'fuse', 'timeline_row', 'timeline_rows', 'fuse_timelines', 'fusion_table']
 
 # %% ../nbs/api/12_audio.ipynb #3bb36c46
 SAMPLE_RATE = 16000  # samples a second: what speech models take
@@ -201,11 +201,18 @@ def loudness(samples # float samples in [-1, 1]
     rms = math.sqrt(np.mean(a ** 2)) if a.size else 0.
     return 20 * math.log10(rms) if rms > 0 else -math.inf
 
+SILENCE_DB = -45.  # dBFS: a window whose loudest 25 ms are quieter than this holds no speech
+
 def is_silent(samples, # float samples in [-1, 1]
-              threshold_db=-50. # quieter than this RMS level (dBFS) is silence
+              sr=SAMPLE_RATE, # their rate
+              threshold_db=SILENCE_DB # silence when the loudest 25 ms are quieter than this (dBFS)
              ) -> bool:
-    "Whether `samples` are silence, to be given no emotion"
-    return loudness(samples) < threshold_db
+    "Whether `samples` hold no speech, to be given no emotion: the RMS level of their loudest 25 ms under `threshold_db`"
+    import librosa
+    a, n = np.asarray(samples, np.float32), max(1, round(0.025 * sr))
+    if a.size < n: return loudness(a) < threshold_db
+    rms = librosa.feature.rms(y=a, frame_length=n, hop_length=n, center=False)  # one level per 25 ms
+    return bool(20 * np.log10(max(float(rms.max()), 1e-10)) < threshold_db)
 
 # %% ../nbs/api/12_audio.ipynb #a68e2b9e
 def fuse(face_probs, # the face model's probabilities (…, n_classes), or `None`

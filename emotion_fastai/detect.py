@@ -6,21 +6,23 @@ Docs: https://emotion-fastai.github.io/emotion-fastai/api/detect.html.md"""
 
 # %% ../nbs/api/10_detect.ipynb #d4b6a222
 from __future__ import annotations
-import functools, hashlib, inspect, os, sys, tempfile, threading, urllib.error, urllib.request, warnings
+import functools, hashlib, inspect, os, sys, tempfile, urllib.error, urllib.request, warnings
 from pathlib import Path
 
 import numpy as np
 import cv2
+from fastcore.basics import patch
 
 from .data import cache_dir
 from .effnet import sha256
 from .inference import detect_faces, to_rgb
+from .quantize import onnx_session
 from .saved_model import thread_setting
 
 # %% auto #0
 __all__ = ['YUNET_FILE', 'YUNET_URL', 'YUNET_SHA256', 'YUNET_BYTES', 'YUNET_ENV', 'YUNET_SCORE', 'DETECT_THREADS',
-           'YUNET_MIN_FACE', 'DETECTORS', 'DetectorWarning', 'yunet_file', 'cv2_threads', 'YuNet', 'Haar',
-           'default_detector', 'face_detector']
+           'YUNET_MIN_FACE', 'YUNET_STRIDES', 'YUNET_OUTPUTS', 'DETECTORS', 'DetectorWarning', 'yunet_file',
+           'cv2_threads', 'yunet_session', 'yunet_faces', 'YuNet', 'Haar', 'default_detector', 'face_detector']
 
 # %% ../nbs/api/10_detect.ipynb #1e51e654
 YUNET_FILE = 'face_detection_yunet_2023mar.onnx'
@@ -74,7 +76,7 @@ def yunet_file(download=True # fetch the file into the cache when it is not ther
     return _fallback(why) if (why := _download(YUNET_URL, f)) else f
 
 # %% ../nbs/api/10_detect.ipynb #a0a5ee76
-DETECT_THREADS = 1  # OpenCV's threads for a search: two are faster on an idle CPU, far slower beside a busy core (bench/latency.py)
+DETECT_THREADS = 1  # a search's threads (YuNet's in ONNX Runtime, the cascade's in OpenCV): two lose beside a busy core (bench/latency.py)
 
 def cv2_threads(n:int|None):
     "OpenCV's threads set to `n` inside the block, put back after (`None`: left as they are)"
@@ -99,11 +101,42 @@ def _boxes(found, h, w) -> list:
         if x1 > x0 and y1 > y0: out.append((x0, y0, x1 - x0, y1 - y0))
     return sorted(out, key=lambda b: -b[2] * b[3])
 
-# %% ../nbs/api/10_detect.ipynb #c69489e0
-_local = threading.local()
+# %% ../nbs/api/10_detect.ipynb #918f81c5
+YUNET_STRIDES = (8, 16, 32)  # YuNet's three grids: a cell every 8, 16 and 32 pixels, each scoring one face
+YUNET_OUTPUTS = [f'{k}_{s}' for k in ('cls', 'obj', 'bbox', 'kps') for s in YUNET_STRIDES]
 
+@functools.cache
+def yunet_session(path:str, # YuNet's model file
+                  threads:int|None=DETECT_THREADS # ONNX Runtime's intra-op threads
+                 ):
+    "YuNet's network in ONNX Runtime, for any input whose sides are multiples of 32 (the file fixes them at 640)"
+    import onnx
+    model = onnx.load(path)
+    for v in (*model.graph.input, *model.graph.output):
+        for i, d in enumerate(v.type.tensor_type.shape.dim[1:], 1): d.dim_param = f'{v.name}_{i}'
+    del model.graph.value_info[:]  # the inner shapes at 640×640
+    return onnx_session(model.SerializeToString(), threads)
+
+# %% ../nbs/api/10_detect.ipynb #ed4b4460
+def yunet_faces(outs:dict, # YuNet's outputs by name (`YUNET_OUTPUTS`)
+                width:int, # the input's width in pixels
+                score_threshold:float # keep cells scored at least this
+               ) -> np.ndarray:
+    "One row of 15 floats per cell scored `score_threshold` or more: box `x, y, w, h`, five landmarks and the score, as OpenCV decodes them"
+    rows = []
+    for s in YUNET_STRIDES:
+        cls, obj, box, kps = (outs[f'{k}_{s}'][0] for k in ('cls', 'obj', 'bbox', 'kps'))
+        score = np.sqrt(np.clip(cls[:, 0], 0, 1) * np.clip(obj[:, 0], 0, 1))
+        cells = np.flatnonzero(score >= score_threshold)
+        grid = np.stack(np.divmod(cells, width // s)[::-1], 1)  # each cell's column and row
+        centre, size = (grid + box[cells, :2]) * s, np.exp(box[cells, 2:]) * s
+        marks = (kps[cells].reshape(-1, 5, 2) + grid[:, None]) * s
+        rows.append(np.hstack([centre - size / 2, size, marks.reshape(-1, 10), score[cells, None]]))
+    return np.concatenate(rows).astype(np.float32)
+
+# %% ../nbs/api/10_detect.ipynb #9c590648
 class YuNet:
-    "YuNet, the face detector of OpenCV's model zoo, through `cv2.FaceDetectorYN`: boxes `(x, y, w, h)` of the faces in an image, largest first"
+    "YuNet, the face detector of OpenCV's model zoo, run by ONNX Runtime: boxes `(x, y, w, h)` of the faces in an image, largest first"
     name = 'YuNet'
     def __init__(self, path=None, # the model file; default: `yunet_file()`
                  score_threshold=YUNET_SCORE, # keep faces scored at least this (`YUNET_SCORE`; OpenCV's default is 0.9)
@@ -112,45 +145,51 @@ class YuNet:
                  detect_side=640, # run on a copy whose longest side is at most this many pixels
                  min_side=192, # enlarge (and pad) an image whose shortest side would be below this many pixels
                  min_face:int|None=None, # the smallest face side wanted, in the image's pixels: search a copy shrunk until it is `YUNET_MIN_FACE` px
-                 threads=DETECT_THREADS # OpenCV's threads while it searches (one setting for the whole process, put back after)
+                 threads=DETECT_THREADS # ONNX Runtime's threads for a search
                 ):
         if path is None and (path := yunet_file()) is None:
             raise FileNotFoundError(f"YuNet's model file {YUNET_FILE} is not available (see the warning): use Haar()")
         self.path, self.score_threshold, self.nms_threshold, self.top_k = Path(path), score_threshold, nms_threshold, top_k
         self.detect_side, self.min_side, self.min_face, self.threads = detect_side, min_side, min_face, threads
-        self._net()  # a file OpenCV cannot read fails here, not on the first image
+        yunet_session(str(self.path), threads)  # a file that cannot be read fails here, not on the first image
 
     def __repr__(self): return f"YuNet({self.path.name}, score_threshold={self.score_threshold})"
 
-    def _net(self) -> cv2.FaceDetectorYN:
-        "This thread's `cv2.FaceDetectorYN` for these settings (it holds the input size, so threads must not share one)"
-        nets = _local.__dict__.setdefault('yunet', {})
-        key = (str(self.path), self.score_threshold, self.nms_threshold, self.top_k)
-        if key not in nets:
-            nets[key] = cv2.FaceDetectorYN.create(str(self.path), '', (320, 320), self.score_threshold, self.nms_threshold, self.top_k)
-        return nets[key]
+# %% ../nbs/api/10_detect.ipynb #4023d4a3
+@patch
+def search(self:YuNet, rgb:np.ndarray # an RGB uint8 image, searched as it is
+          ) -> np.ndarray:
+    "YuNet's detections in `rgb`, one row of 15 floats per face after merging overlapping boxes (`cv2.dnn.NMSBoxes`)"
+    h, w = rgb.shape[:2]
+    x = np.zeros((1, 3, -(-h // 32) * 32, -(-w // 32) * 32), np.float32)  # black below and right, as OpenCV pads
+    x[0, :, :h, :w] = rgb[..., ::-1].transpose(2, 0, 1)  # BGR planes of 0–255: what the network was trained on
+    outs = dict(zip(YUNET_OUTPUTS, yunet_session(str(self.path), self.threads).run(YUNET_OUTPUTS, {'input': x})))
+    found = yunet_faces(outs, x.shape[3], self.score_threshold)
+    if len(found) < 2: return found
+    keep = cv2.dnn.NMSBoxes(found[:, :4].astype(int).tolist(), found[:, 14].tolist(), self.score_threshold,
+                            self.nms_threshold, top_k=self.top_k)
+    return found[np.asarray(keep, int).ravel()]
 
-    def detections(self, img:np.ndarray # an RGB image (or any that `to_rgb` reads: grayscale, RGBA, 16-bit, float)
-                  ) -> np.ndarray:
-        "YuNet's detections in `img`'s pixels, one row of 15 floats per face: `x, y, w, h`, five landmarks `x, y` (OpenCV's order: right eye, left eye, nose tip, right and left mouth corners) and the score"
-        rgb = to_rgb(img)
-        h, w = rgb.shape[:2]
-        s, pad = _work_scale(h, w, self.detect_side, self.min_side, self.min_face)
-        small = rgb if s == 1 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                                              interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-        if pad: small = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-        net = self._net()
-        net.setInputSize((small.shape[1], small.shape[0]))
-        with cv2_threads(self.threads): _, found = net.detect(cv2.cvtColor(small, cv2.COLOR_RGB2BGR))
-        if found is None: return np.zeros((0, 15), np.float32)
-        found = found.copy()
-        found[:, :14] = (found[:, :14] - np.r_[pad, pad, 0, 0, [pad] * 10]) / s  # back to img's pixels
-        return found
+# %% ../nbs/api/10_detect.ipynb #50fcbe48
+@patch
+def detections(self:YuNet, img:np.ndarray # an RGB image (or any that `to_rgb` reads: grayscale, RGBA, 16-bit, float)
+              ) -> np.ndarray:
+    "YuNet's detections in `img`'s pixels, one row of 15 floats per face: `x, y, w, h`, five landmarks `x, y` (OpenCV's order: right eye, left eye, nose tip, right and left mouth corners) and the score"
+    rgb = to_rgb(img)
+    h, w = rgb.shape[:2]
+    s, pad = _work_scale(h, w, self.detect_side, self.min_side, self.min_face)
+    small = rgb if s == 1 else cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                                          interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    if pad: small = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    found = self.search(small)
+    found[:, :14] = (found[:, :14] - np.r_[pad, pad, 0, 0, [pad] * 10]) / s  # back to img's pixels
+    return found
 
-    def __call__(self, img:np.ndarray # an RGB image
-                ) -> list:
-        "Boxes `(x, y, w, h)` of the faces in `img`, in its pixels (integers, clipped to it), largest first"
-        return _boxes(self.detections(img), *np.shape(img)[:2])
+@patch
+def __call__(self:YuNet, img:np.ndarray # an RGB image
+            ) -> list:
+    "Boxes `(x, y, w, h)` of the faces in `img`, in its pixels (integers, clipped to it), largest first"
+    return _boxes(self.detections(img), *np.shape(img)[:2])
 
 # %% ../nbs/api/10_detect.ipynb #7d7e8954
 class Haar:

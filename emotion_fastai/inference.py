@@ -10,7 +10,6 @@ import hashlib, io, json, os, sys, threading, warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.special
 import cv2
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -200,8 +199,9 @@ def default_model_dir() -> Path:
 
 # %% ../nbs/10_inference.ipynb #3690f9c3
 def softmax(logits:np.ndarray) -> np.ndarray:
-    "Row-wise softmax of a (N, classes) array"
-    return scipy.special.softmax(logits, axis=1)
+    "Row-wise softmax of a (N, classes) array, in NumPy (SciPy's takes a tenth as long as a small network's call)"
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
 
 # %% ../nbs/10_inference.ipynb #498c1789
 def face_result(box, probs, classes) -> dict:
@@ -269,7 +269,8 @@ class Predictor:
         "Probabilities (N, classes) for the grayscale face crops `faces`, averaged over the predictor's views"
         if not len(faces): return np.zeros((0, len(self.classes)), np.float32)
         views = self.preprocess(faces) if self.views == ['plain'] else tta_batch(list(faces), self.meta, self.views)
-        return softmax(self.logits(views)).reshape(len(self.views), len(faces), -1).mean(0)
+        probs = softmax(self.logits(views))
+        return probs if len(self.views) == 1 else probs.reshape(len(self.views), len(faces), -1).mean(0)
 
 # %% ../nbs/10_inference.ipynb #ff993b95
 def whole_image_box(gray:np.ndarray) -> tuple:

@@ -70,22 +70,25 @@ def weights_digest(model_dir) -> str:
 # %% ../nbs/api/04_int8.ipynb #466fef2b
 def quantize_model(model_dir, # a model directory written by `save_model`
                    faces, # grayscale training faces to calibrate on (`calibration_faces`)
-                   reduce_range=True # 7-bit weights, which no CPU's integer kernels overflow (see *One int8 file for every CPU*)
+                   reduce_range=True, # 7-bit weights, which no CPU's integer kernels overflow (see *One int8 file for every CPU*)
+                   float_stem=True # keep the first convolution in float (see *The first convolution*)
                   ) -> Path:
     "Write `model_dir`/model.int8.onnx: the model in int8, static ranges calibrated on `faces`; returns its path"
+    import onnx
     q, model_dir = _quantizer(), Path(model_dir)
     model, meta = load_model(model_dir)
     x = prepare(as_faces(faces), meta).numpy()
     with tempfile.TemporaryDirectory(dir=model_dir) as d:  # in the model directory: the final move is atomic
         f, pre, out = Path(d)/'float.onnx', Path(d)/'pre.onnx', Path(d)/'int8.onnx'
         q.shape_inference.quant_pre_process(str(to_onnx(model, meta, f)), str(pre))
-        q.quantize_static(str(pre), str(out), _Batches(x), quant_format=q.QuantFormat.QDQ, per_channel=True,
+        stem = [next(n.name for n in onnx.load(pre).graph.node if n.op_type == 'Conv')] if float_stem else []
+        q.quantize_static(str(pre), str(out), _Batches(x), quant_format=q.QuantFormat.QDQ, per_channel=True, nodes_to_exclude=stem,
                           activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8, reduce_range=reduce_range)
         os.replace(out, model_dir/INT8_FILE)
     os.chmod(model_dir/INT8_FILE, 0o644)
     meta['int8'] = dict(file=INT8_FILE, weights_sha256=weights_digest(model_dir), calibration_faces=len(x),
                         method=f"static: QDQ, {'7-bit' if reduce_range else '8-bit'} int8 weights per channel, "
-                               'uint8 activations (min-max ranges)')
+                               'uint8 activations (min-max ranges)' + (', the first convolution in float' if float_stem else ''))
     (model_dir/'model.json').write_text(json.dumps(meta, indent=2))
     return model_dir/INT8_FILE
 
@@ -97,7 +100,7 @@ def record_int8(model_dir, **facts):
     (Path(model_dir)/'model.json').write_text(json.dumps(meta, indent=2))
 
 # %% ../nbs/api/04_int8.ipynb #474ecb83
-def onnx_session(path, # an `.onnx` file
+def onnx_session(path, # an `.onnx` file, or a model's bytes
                  threads:int|None=1 # intra-op threads (1: each call runs in its caller's thread); `None`: one per core
                 ):
     "An ONNX Runtime session for `path` on the CPU, with `threads` threads that do not busy-wait between calls"
@@ -107,7 +110,7 @@ def onnx_session(path, # an `.onnx` file
     opts.log_severity_level = 3
     if threads: opts.intra_op_num_threads = int(threads)
     opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
+    return ort.InferenceSession(path if isinstance(path, bytes) else str(path), opts, providers=['CPUExecutionProvider'])
 
 class OnnxNet:
     "An ONNX model that runs like a PyTorch one: a normalised (N,C,H,W) tensor in, a logits tensor out"

@@ -190,8 +190,7 @@ def in_chunks(f, # a function of a batch (array or tensor) returning one row per
               chunk=CHUNK # items per call of `f`
              ):
     "`f(x)`, computed `chunk` items at a time by up to `threads` threads that each take the next chunk when free"
-    threads = threads or os.cpu_count() or 1
-    if threads == 1 or len(x) <= chunk: return f(x)  # one chunk: the caller's thread, no pool
+    if len(x) <= chunk or (threads := threads or os.cpu_count() or 1) == 1: return f(x)  # the caller's thread, no pool
     with ThreadPoolExecutor(min(threads, -(-len(x) // chunk))) as pool:
         outs = list(pool.map(f, [x[i:i+chunk] for i in range(0, len(x), chunk)]))
     return torch.cat(outs) if isinstance(outs[0], torch.Tensor) else np.concatenate(outs)

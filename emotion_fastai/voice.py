@@ -25,7 +25,7 @@ from .saved_model import ModelDirError, save_model, read_model_meta, _weights, _
 from .metrics import score
 from .callbacks import recorder_history
 from .results import recorded_command
-from .audio import AudioError, read_audio, audio_windows
+from .audio import AudioError, SILENCE_DB, read_audio, audio_windows, is_silent
 from .saved_model import torch_threads
 
 # %% auto #0
@@ -520,18 +520,15 @@ MIN_SECONDS = 0.5  # the shortest clip the predictor classifies
 class VoicePredictor:
     "Emotions in speech with the voice model saved in `model_dir`"
     def __init__(self, model_dir, # a voice model directory
-                 silence_db=-45., # a window whose loudest 25 ms is quieter than this (dB of full scale) is silence
+                 silence_db=SILENCE_DB, # a window whose loudest 25 ms are quieter than this (dB of full scale) is silence
                  device='cpu', # where the network runs
                  threads:int|None=1): # CPU threads for the network: one, as the face predictor, so that a busy core does not stall it
         self.model, self.meta = load_voice_model(model_dir, device)
         self.settings, self.classes, self.silence_db, self.threads = self.meta['features'], self.meta['classes'], silence_db, threads
 
     def is_silent(self, samples, sr=SAMPLE_RATE) -> bool:
-        "Whether `samples` hold no speech: their loudest 25 ms quieter than `silence_db`"
-        import librosa
-        n = max(1, int(0.025*sr))
-        rms = librosa.feature.rms(y=np.asarray(samples, dtype=np.float32), frame_length=n, hop_length=n, center=False)
-        return bool(rms.size == 0 or 20*np.log10(max(float(rms.max()), 1e-10)) < self.silence_db)
+        "Whether `samples` hold no speech: their loudest 25 ms quieter than `silence_db` (`audio.is_silent`)"
+        return is_silent(samples, sr, self.silence_db)
 
     def predict(self, samples, # mono samples of one clip, at least `MIN_SECONDS` long
                 sr=SAMPLE_RATE # their rate

@@ -11,8 +11,6 @@ from emotion_fastai.inference import DEFAULT_MODEL, Predictor, load_image
 from emotion_fastai.saved_model import INT8_FILE, ModelDirError, load_model, save_model
 from emotion_fastai.quantize import int8_file
 
-pytest.importorskip('onnxruntime')
-pytest.importorskip('onnx')
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT/'app'/'models'/DEFAULT_MODEL
 ASTRONAUT = ROOT/'app'/'examples'/'astronaut.png'
