@@ -186,11 +186,11 @@ def score(found_per_scene, scenes) -> dict:
                 recall_by_occlusion={o: by('occlusion')[o] for o in OCCLUSIONS})
 
 
-def with_threads(detectors, threads) -> dict:
-    "Copies of `detectors` that search on `threads` threads"
-    out = {n: copy.copy(d) for n, d in detectors.items()}
-    for d in out.values(): d.threads = threads
-    return out
+def with_threads(detector, threads):
+    "A copy of `detector` that searches on `threads` threads"
+    d = copy.copy(detector)
+    d.threads = threads
+    return d
 
 
 def timing(detectors, images, rounds) -> dict:
@@ -268,7 +268,7 @@ def main(argv=None):
     found = {n: [d(img) for img in images] for n, d in detectors.items()}
     res = {n: score(f, scenes) for n, f in found.items()}
     sweep = [dict(score_threshold=thr, **summary(score(list(map(yunet_at(thr), images)), scenes))) for thr in GRID]
-    ms = {t: timing(with_threads(detectors, t), images[::2], a.rounds) for t in dict.fromkeys((1, os.cpu_count()))}
+    ms = {t: timing({n: with_threads(d, t) for n, d in detectors.items()}, images[::2], a.rounds) for t in dict.fromkeys((1, os.cpu_count()))}
     for n in res: res[n]['ms_per_frame'] = {f'{t} thread{"s" * (t > 1)}': ms[t][n] for t in ms}
     res['Haar cascade']['settings'] = 'emotion_fastai.inference.detect_faces defaults (scale_factor 1.15, min_neighbors 5, min_size 24, detect_side 640)'
     for n, d in detectors.items():

@@ -29,7 +29,7 @@ facenet-pytorch), so install it without them: `pip install tensorflow-cpu && pip
     python bench/latency.py --json results/bench_latency.json
 """
 from __future__ import annotations
-import argparse, copy, importlib.resources, itertools, json, logging, os, platform, socket, statistics, subprocess, sys, tempfile, time, types, warnings
+import argparse, importlib.resources, itertools, json, logging, os, platform, socket, statistics, subprocess, sys, tempfile, time, types, warnings
 from pathlib import Path
 
 warnings.filterwarnings('ignore')
@@ -50,7 +50,7 @@ from emotion_fastai.evaluate import predict_arrays
 from emotion_fastai.video import LiveFaces
 from emotion_fastai.detect import cv2_threads
 from video import frame as clip_frame  # bench/video.py: a 640×480 frame with faces drifting slowly
-from detection import make_scenes, background  # bench/detection.py: textured 640×480 scenes with faces
+from detection import make_scenes, background, with_threads  # bench/detection.py: textured 640×480 scenes with faces
 
 
 def median_ms(fn, n) -> float:
@@ -175,7 +175,7 @@ def thread_rows(model_dir, faces, photo, batch) -> dict:
         with torch.inference_mode(), torch_threads(n): return median_ms(lambda: fast_forward(fast, x), 40)
     det = Predictor(model_dir).detector
     def detector_ms(n):
-        d = copy.copy(det); d.threads = n  # the detector, searching on `n` threads
+        d = with_threads(det, n)
         return median_ms(lambda: d(photo), 10)
     def opencv_ms():  # the same network through OpenCV's FaceDetectorYN
         net, bgr = cv2.FaceDetectorYN.create(str(det.path), '', (640, 480), det.score_threshold), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR)
